@@ -471,10 +471,13 @@ def current_cell_id() -> str | None:
 
 # -- process lifetime ------------------------------------------------------------------------
 def _at_exit() -> None:
+    # A script that dies of an exception leaves sys.last_value; a notebook's session run is not
+    # failed by one failing cell.
     failed = getattr(sys, "last_value", None) is not None
     with _state.lock:
         while _state.stack:
-            _end(_state.stack[0], "failed" if failed else "finished")
+            bottom = _state.stack[0]
+            _end(bottom, "failed" if failed and not bottom.session else "finished")
     for store in list(_stores.values()):
         try:
             store.close()
