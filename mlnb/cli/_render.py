@@ -85,9 +85,19 @@ def fmt_time(ts: float | None, seconds: bool = False) -> str:
 
 
 def fmt_started(ts: float | None, now: float | None = None) -> str:
+    """Compact local start time plus age: ``14:03 (3h ago)`` today, ``11-25 14:03 (2d ago)`` this
+    year, ``2024-11-25 14:03 (400d ago)`` before."""
     if ts is None:
         return NONE
-    return f"{fmt_time(ts)} ({fmt_age(ts, now)})"
+    now = time.time() if now is None else now
+    then, today = time.localtime(ts), time.localtime(now)
+    if then[:3] == today[:3]:
+        fmt = "%H:%M"
+    elif then.tm_year == today.tm_year:
+        fmt = "%m-%d %H:%M"
+    else:
+        fmt = "%Y-%m-%d %H:%M"
+    return f"{time.strftime(fmt, then)} ({fmt_age(ts, now)})"
 
 
 def fmt_number(value: Any) -> str:
@@ -234,16 +244,48 @@ def write_csv(run_dicts: Sequence[Mapping[str, Any]], file: IO[str] | None = Non
 # -- rich rendering -------------------------------------------------------------------------
 
 
+class _RstripLines:
+    """File wrapper that drops the trailing blanks rich pads table lines with."""
+
+    def __init__(self, file: IO[str]) -> None:
+        self._file = file
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        if lines:
+            self._file.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._partial:
+            self._file.write(self._partial)
+            self._partial = ""
+        self._file.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+
 def make_console(file: IO[str] | None = None) -> Console:
-    """A console for ``file`` (stdout by default). Not a terminal: no colour and no wrapping, so
-    piped output stays plain and greppable; a terminal keeps rich's colours and fitting."""
+    """A console for ``file`` (stdout by default). Not a terminal: no colour, no wrapping and no
+    trailing blanks, so piped output stays plain and greppable; a terminal keeps rich's colours
+    and fits the tables to its width."""
     from rich.console import Console
 
     out = file or sys.stdout
     console = Console(file=out, highlight=False, markup=False, emoji=False)
     if not console.is_terminal:
         console = Console(
-            file=out, highlight=False, markup=False, emoji=False, width=10_000, color_system=None
+            file=_RstripLines(out),  # type: ignore[arg-type]
+            highlight=False,
+            markup=False,
+            emoji=False,
+            width=10_000,
+            color_system=None,
         )
     return console
 
@@ -260,6 +302,7 @@ def _table(*, title: str | None = None) -> Table:
         header_style="bold",
         show_edge=False,
         pad_edge=False,
+        collapse_padding=True,
     )
 
 
@@ -296,9 +339,9 @@ def print_runs_table(
     now = time.time() if now is None else now
     table = _table()
     table.add_column("ID", no_wrap=True, style="dim")
-    table.add_column("NAME", overflow="fold")
+    table.add_column("NAME", overflow="fold", min_width=6)
     table.add_column("STATUS", no_wrap=True)
-    table.add_column("NOTEBOOK", overflow="ellipsis")
+    table.add_column("NOTEBOOK", overflow="ellipsis", min_width=8)
     table.add_column("STARTED", no_wrap=True)
     table.add_column("DURATION", no_wrap=True, justify="right")
     for key in metric_keys:
