@@ -78,6 +78,11 @@ def _assigned_names(source: str) -> list[str]:
     return names
 
 
+def _starts_run(source: str) -> bool:
+    first = source.lstrip().split("\n", 1)[0].split()
+    return first[:3] == ["%mlnb", "run", "start"]
+
+
 def _is_number(v: Any) -> bool:
     if isinstance(v, bool):
         return False
@@ -132,10 +137,12 @@ class CellTracker:
         self._active = False
         if getattr(info, "silent", False):
             return
+        source = info.raw_cell or ""
+        if tracking.active_run() is None and _starts_run(source):
+            return  # the cell opens its own run: do not open an empty one just before it
         run = self.ensure_run()
         if run is None:
             return
-        source = info.raw_cell or ""
         cell_id = getattr(info, "cell_id", None) or self.index.lookup(source)
         tracking.begin_cell(cell_id, source, execution_count=self.shell.execution_count,
                             notebook=self.notebook)

@@ -108,6 +108,7 @@ class ActiveRun:
         self._params: dict[str, Any] = {}
         self._steps: dict[str, int] = {}
         self._submit = store.writer.submit
+        self._env_thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.id} name={self.name!r} status={self.status}>"
@@ -255,11 +256,13 @@ def _environment(root: str, run_id: str, store: Store) -> None:
             dirty = 1 if st.stdout.strip() else 0
     except (OSError, subprocess.SubprocessError):
         pass
-    packages = {}
+    import mlnb
+
+    packages = {"mlnb": mlnb.__version__}
     from importlib import metadata
 
     for name in _PACKAGES:
-        if name.replace("-", "_") in sys.modules or name == "mlnb" or (
+        if name.replace("-", "_") in sys.modules and name != "mlnb" or (
             name == "scikit-learn" and "sklearn" in sys.modules
         ):
             try:
@@ -309,7 +312,9 @@ def start_run(name: str | None = None, params: Mapping[str, Any] | None = None,
                          "kernel" if _session else "api"))
         stack.append(run)
     root = str(getattr(store, "project").root) if hasattr(store, "project") else os.getcwd()
-    threading.Thread(target=_environment, args=(root, run.id, store), daemon=True).start()
+    run._env_thread = threading.Thread(target=_environment, args=(root, run.id, store),
+                                       name="mlnb-environment", daemon=True)
+    run._env_thread.start()
     if params:
         run.log_params(params)
     if tags:
