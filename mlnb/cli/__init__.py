@@ -15,16 +15,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from mlnb.errors import MlnbError, UsageError
 
-if TYPE_CHECKING:
-    from mlnb.project import Project
-
-__all__ = ["COMMANDS", "SHORT_HELP", "LazyGroup", "MlnbCommandError", "cli", "current_project", "main"]
+__all__ = ["COMMANDS", "SHORT_HELP", "LazyGroup", "MlnbCommandError", "cli", "main"]
 
 #: command name -> "module:attribute" of its click command, imported only when it runs.
 COMMANDS: dict[str, str] = {
@@ -213,7 +210,7 @@ def _set_project(ctx: click.Context, param: click.Parameter, value: str | None) 
     metavar="DIR",
     expose_value=False,
     callback=_set_project,
-    type=click.Path(file_okay=False),
+    type=click.Path(exists=True, file_okay=False),
     help="Project root to use (default: $MLNB_PROJECT, else the nearest folder upward with .mlnb/).",
 )
 def cli() -> None:
@@ -221,19 +218,6 @@ def cli() -> None:
 
     Set MLNB_DEBUG=1 to see full tracebacks.
     """
-
-
-def current_project() -> Project:
-    """The project for this invocation: ``--project DIR`` if given, else :meth:`Project.discover`."""
-    from mlnb.project import Project
-
-    ctx = click.get_current_context(silent=True)
-    root = None
-    if ctx is not None:
-        obj = ctx.find_root().obj
-        if isinstance(obj, dict):
-            root = obj.get("project_root")
-    return Project(root) if root else Project.discover()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -142,6 +142,13 @@ def fmt_size(n: int | None) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+def _short_hash(digest: str | None) -> str:
+    """``blake3:f2f21c...`` -> ``f2f21c7a9b01``; the algorithm prefix carries no information here."""
+    if not digest:
+        return NONE
+    return digest.rpartition(":")[2][:12]
+
+
 def first_line(source: str | None, limit: int = 60) -> str:
     """First non-blank line of a cell's source, shortened to ``limit`` characters."""
     for line in (source or "").splitlines():
@@ -481,7 +488,7 @@ def print_run_detail(detail: Mapping[str, Any], console: Console | None = None) 
         atable.add_row(
             _text(art.get("path") or NONE),
             fmt_size(art.get("size")),
-            (art.get("hash") or NONE)[:12],
+            _short_hash(art.get("hash")),
         )
     _section(console, f"Artifacts ({len(artifacts)})", atable)
 

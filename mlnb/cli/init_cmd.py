@@ -15,7 +15,7 @@ def init_cmd(path: str | None) -> None:
     Without PATH: $MLNB_PROJECT or --project if set, else the current folder. Safe to run again:
     it only creates what is missing and says what it created.
     """
-    from mlnb.cli import current_project
+    from mlnb.cli._context import current_project
     from mlnb.project import Project
 
     if path is not None:

@@ -20,10 +20,9 @@ DEFAULT_LIMIT = 50
 
 
 def _store() -> Store:
-    from mlnb.cli import current_project
-    from mlnb.tracking import open_store
+    from mlnb.cli._context import project_store
 
-    return open_store(current_project())
+    return project_store()
 
 
 def _stdin_is_interactive() -> bool:
@@ -65,11 +64,14 @@ def runs() -> None:
     "-n",
     "--limit",
     type=click.IntRange(min=0),
+    metavar="N",
     default=DEFAULT_LIMIT,
     show_default=True,
     help="At most this many runs; 0 for all.",
 )
-@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many runs first.")
+@click.option(
+    "--offset", type=click.IntRange(min=0), metavar="N", default=0, help="Skip this many runs first."
+)
 @click.option(
     "-m",
     "--metric",
@@ -78,7 +80,8 @@ def runs() -> None:
     metavar="KEY",
     help="Metric column to show (repeat, or comma-separate). Default: the 4 most common keys.",
 )
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
+              help="table for people; json (list of runs) or csv for scripts.")
 def list_cmd(
     filter_: str | None,
     order_by: str | None,
@@ -127,7 +130,7 @@ def list_cmd(
             click.echo(f"Runs {offset + 1}–{last} of {total}{hint}.", err=True)
 
 
-@runs.command("show")
+@runs.command("show", short_help="Show one run in detail.")
 @click.argument("run")
 @click.option("--format", "fmt", type=DETAIL_FORMATS, default="table", show_default=True)
 def show_cmd(run: str, fmt: str) -> None:
@@ -142,7 +145,7 @@ def show_cmd(run: str, fmt: str) -> None:
         _render.print_run_detail(detail)
 
 
-@runs.command("compare")
+@runs.command("compare", short_help="Compare runs side by side.")
 @click.argument("run_ids", metavar="RUN RUN...", nargs=-1, required=True)
 @click.option("--only-diff", is_flag=True, help="Show only params and metrics that differ.")
 @click.option("--format", "fmt", type=DETAIL_FORMATS, default="table", show_default=True)
@@ -173,12 +176,16 @@ def _only_differences(comparison: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@runs.command("delete")
+@runs.command("delete", short_help="Delete runs (asks first).")
 @click.argument("run_ids", metavar="RUN...", nargs=-1, required=True)
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
 def delete_cmd(run_ids: tuple[str, ...], yes: bool) -> None:
-    """Delete runs: their params, metrics, cell executions and artifacts. Cannot be undone."""
+    """Delete runs: their params, metrics, cell executions and artifacts. Cannot be undone.
+
+    Asks first; without a terminal to ask on, --yes is required.
+    """
     from mlnb.cli import _render
+    from mlnb.errors import UsageError
 
     store = _store()
     # Resolve every id first, so a typo in the last one deletes nothing.
@@ -186,9 +193,9 @@ def delete_cmd(run_ids: tuple[str, ...], yes: bool) -> None:
     what = f"{len(targets)} run{'s' if len(targets) != 1 else ''}"
     if not yes:
         if not _stdin_is_interactive():
-            raise click.UsageError(
-                f"Refusing to delete {what} without confirmation: not running in a terminal. "
-                "Pass --yes to delete."
+            raise UsageError(
+                f"Refusing to delete {what} without confirmation: stdin is not a terminal, "
+                "so mlnb cannot ask. Pass --yes to delete."
             )
         for r in targets:
             running = "  (still running)" if r.status == "running" else ""
@@ -201,13 +208,14 @@ def delete_cmd(run_ids: tuple[str, ...], yes: bool) -> None:
         click.echo(f"Deleted run {r.id}{label}.")
 
 
-@runs.command("metric")
+@runs.command("metric", short_help="Print a metric's history with a sparkline.")
 @click.argument("run")
 @click.argument("key")
 @click.option(
     "-n",
     "--limit",
     type=click.IntRange(min=0),
+    metavar="N",
     default=20,
     show_default=True,
     help="Table shows the last N points; 0 for all.",

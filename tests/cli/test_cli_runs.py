@@ -135,10 +135,26 @@ def test_list_limit_and_offset(cli_invoke, seeded):
 
 def test_global_project_option_reads_another_project(cli_invoke, seeded, tmp_path):
     other = tmp_path / "other"
-    other.mkdir()
+    (other / ".mlnb").mkdir(parents=True)
     result = cli_invoke("--project", str(other), "runs", "list", "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == []
+    result = cli_invoke("-P", str(tmp_path / "missing"), "runs", "list")
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+def test_outside_a_project_read_commands_say_so_and_create_nothing(cli_invoke, tmp_path, monkeypatch):
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    monkeypatch.delenv("MLNB_PROJECT", raising=False)
+    monkeypatch.chdir(bare)
+    result = cli_invoke("runs", "list")
+    assert result.exit_code == 1
+    assert "not inside an mlnb project" in result.stderr and "mlnb init" in result.stderr
+    assert not (bare / ".mlnb").exists()
+    assert cli_invoke("init").exit_code == 0
+    after = cli_invoke("runs", "list")
+    assert after.exit_code == 0 and "No runs yet" in after.stderr
 
 
 # -- show -----------------------------------------------------------------------------------
@@ -322,3 +338,30 @@ def test_subprocess_list_json(run_mlnb, seeded, project_dir):
     proc = run_mlnb("runs", "list", "--format", "json", cwd=project_dir)
     assert proc.returncode == 0, proc.stderr
     assert {r["name"] for r in json.loads(proc.stdout)} == {"a", "b", "c"}
+
+
+def test_show_lists_cell_executions_and_artifacts(cli_invoke, project_dir):
+    import mlnb
+    from mlnb import tracking
+
+    (project_dir / "model.txt").write_text("weights")
+    with mlnb.start_run(name="cells", notebook="train.ipynb") as run:
+        tracking.begin_cell("cell-one", "\n# load data\nimport json\n", execution_count=1)
+        mlnb.log_metric("loss", 0.5, step=1)
+        tracking.end_cell("ok", execution_count=1)
+        tracking.begin_cell("cell-two", "1 / 0", execution_count=2)
+        tracking.end_cell("error", "ZeroDivisionError", "division by zero", execution_count=2)
+        mlnb.log_artifact(project_dir / "model.txt")
+    mlnb.flush()
+
+    result = cli_invoke("runs", "show", run.id)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Cell executions (2)" in out
+    rows = _table_rows(out)
+    first = next(r for r in rows if "# load data" in r)
+    assert first[0] == "1" and "ok" in first and "loss=0.5" in first
+    second = next(r for r in rows if "1 / 0" in r)
+    assert "error ZeroDivisionError" in second
+    assert "Artifacts (1)" in out and "model.txt" in out
+    assert "train.ipynb" in out
