@@ -1,0 +1,104 @@
+/**
+ * mlnb for JupyterLab: the "Experiments" sidebar (runs, run detail with metric
+ * charts and cell executions, compare) and metric badges on notebook cells.
+ */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import { CellBadges } from './badges';
+import { experimentsIcon } from './icons';
+import { RunsModel } from './model';
+import { Navigator } from './navigate';
+import { ExperimentsPanel } from './panel';
+import { Ids } from './tokens';
+import { notebookServerPath } from './utils';
+import { IViewActions } from './views';
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: Ids.plugin,
+  description:
+    'Experiments sidebar for mlnb runs (metrics, cell executions, compare) and cell metric badges.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [
+    IRenderMimeRegistry,
+    IDocumentManager,
+    ILayoutRestorer,
+    ICommandPalette
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    rendermime: IRenderMimeRegistry | null,
+    docManager: IDocumentManager | null,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null
+  ): void => {
+    const model = new RunsModel();
+    const navigator = new Navigator(app, tracker, docManager);
+    const serverRoot = PageConfig.getOption('serverRoot');
+
+    const actions: IViewActions = {
+      notebookPath: notebook =>
+        notebookServerPath(
+          notebook,
+          model.serverStatus?.project_root ?? null,
+          serverRoot || null
+        ),
+      openNotebook: path => void navigator.openNotebook(path),
+      revealCell: (path, cellId) => navigator.revealCell(path, cellId)
+    };
+
+    const panel = new ExperimentsPanel({ model, rendermime, actions });
+    panel.title.caption = 'Experiments';
+    app.shell.add(panel, 'left', { rank: 600, type: 'Experiments' });
+    if (restorer) {
+      restorer.add(panel, Ids.sidebar);
+    }
+
+    const openRun = (runId: string) => {
+      app.shell.activateById(panel.id);
+      void model.openRun(runId);
+    };
+    const badges = new CellBadges({ tracker, onOpenRun: openRun });
+    panel.disposed.connect(() => badges.dispose());
+
+    app.commands.addCommand(Ids.openCommand, {
+      label: 'Open Experiments',
+      caption: 'Show the mlnb Experiments sidebar (tracked runs)',
+      icon: args => (args['isPalette'] ? undefined : experimentsIcon),
+      execute: args => {
+        app.shell.activateById(panel.id);
+        const runId = args['runId'];
+        if (typeof runId === 'string' && runId) {
+          void model.openRun(runId);
+        }
+      }
+    });
+    app.commands.addCommand(Ids.refreshCommand, {
+      label: 'Refresh Experiments',
+      caption: 'Reload runs and cell badges',
+      execute: async () => {
+        const current = tracker.currentWidget;
+        await Promise.all([
+          panel.refresh(),
+          current ? badges.refresh(current) : Promise.resolve()
+        ]);
+      }
+    });
+    if (palette) {
+      palette.addItem({ command: Ids.openCommand, category: 'Experiments' });
+      palette.addItem({ command: Ids.refreshCommand, category: 'Experiments' });
+    }
+  }
+};
+
+export default plugin;
