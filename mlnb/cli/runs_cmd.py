@@ -67,7 +67,7 @@ def runs() -> None:
     metavar="N",
     default=DEFAULT_LIMIT,
     show_default=True,
-    help="At most this many runs; 0 for all.",
+    help="At most this many runs, in every format; 0 for all.",
 )
 @click.option(
     "--offset", type=click.IntRange(min=0), metavar="N", default=0, help="Skip this many runs first."
