@@ -150,7 +150,12 @@ class CellsHandler(MlnbHandler):
 
 
 class StatusHandler(MlnbHandler):
-    """``GET status``: mlnb version, project root and store URL (never its password)."""
+    """``GET status``: mlnb version, project root and store URL (never its password).
+
+    Also ``server_root``, the real absolute server root: JupyterLab's ``serverRoot`` page option
+    abbreviates the home folder to ``~``, so it cannot be compared with ``project_root`` to map
+    a run's notebook (project-relative) to a document path (server-relative).
+    """
 
     @web.authenticated
     @authorized
@@ -162,6 +167,7 @@ class StatusHandler(MlnbHandler):
             return {
                 "version": _version(),
                 "project_root": str(project.root),
+                "server_root": context.root_dir,
                 "store_url": redact_url(str(project.store_url)),
             }
 

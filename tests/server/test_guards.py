@@ -50,6 +50,7 @@ async def test_status_names_project_and_store(api, project_dir: Path):
     reply = await api("status")
     assert reply.code == 200, reply
     assert reply.body["project_root"] == str(project_dir.resolve())
+    assert reply.body["server_root"] == str(project_dir.resolve())
     assert reply.body["store_url"].startswith("sqlite:///")
     assert isinstance(reply.body["version"], str) and reply.body["version"]
 

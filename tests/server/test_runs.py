@@ -290,6 +290,7 @@ class TestServerRootAboveTheProject:
 
         status = await api("status")
         assert status.body["project_root"] == str(project_dir.resolve())
+        assert status.body["server_root"] == str(project_dir.parent.resolve())
 
 
 async def test_a_corrupt_store_is_a_500_that_says_what_to_do(api, project_dir: Path):
