@@ -109,6 +109,7 @@ class ActiveRun:
         self._steps: dict[str, int] = {}
         self._submit = store.writer.submit
         self._env_thread: threading.Thread | None = None
+        self._pkg_seen: tuple[str, ...] = _loaded_packages()
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.id} name={self.name!r} status={self.status}>"
@@ -258,21 +259,50 @@ def _environment(root: str, run_id: str, store: Store) -> None:
         pass
     import mlnb
 
-    packages = {"mlnb": mlnb.__version__}
-    from importlib import metadata
-
-    for name in _PACKAGES:
-        if name.replace("-", "_") in sys.modules and name != "mlnb" or (
-            name == "scikit-learn" and "sklearn" in sys.modules
-        ):
-            try:
-                packages[name] = metadata.version(name)
-            except metadata.PackageNotFoundError:
-                pass
+    packages = _package_versions()
     try:
         store.writer.submit("run_env", (commit, dirty, json.dumps(packages), run_id))
     except Exception:  # noqa: BLE001 - the store may be closing
         pass
+
+
+def _loaded_packages() -> tuple[str, ...]:
+    mods = sys.modules
+    return tuple(n for n in _PACKAGES
+                 if (n == "scikit-learn" and "sklearn" in mods) or n.replace("-", "_") in mods)
+
+
+def _package_versions() -> dict[str, str]:
+    import mlnb
+    from importlib import metadata
+
+    packages = {"mlnb": mlnb.__version__}
+    for name in _loaded_packages():
+        if name == "mlnb":
+            continue
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return packages
+
+
+def _refresh_packages(run: ActiveRun) -> None:
+    """After a cell: record versions of ML packages imported since the run started."""
+    loaded = _loaded_packages()
+    if loaded == run._pkg_seen or run.adopted:
+        return
+    run._pkg_seen = loaded
+
+    def work() -> None:
+        import json
+
+        try:
+            run.store.writer.submit("run_packages", (json.dumps(_package_versions()), run.id))
+        except Exception:  # noqa: BLE001 - the store may be closing
+            pass
+
+    threading.Thread(target=work, name="mlnb-environment", daemon=True).start()
 
 
 def _default_name() -> str:
@@ -463,6 +493,9 @@ def end_cell(status: str = "ok", error_name: str | None = None, error_message: s
         return
     _state.cell = None
     duration = time.perf_counter() - ce.perf
+    run = active_run()
+    if run is not None:
+        _refresh_packages(run)
     store = open_store()
     store.writer.submit("cell_end", (duration, status, error_name,
                                      (error_message or "")[:2000] or None, execution_count, ce.id))

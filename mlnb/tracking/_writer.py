@@ -22,6 +22,7 @@ _SQL: dict[str, str] = {
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
     ),
     "run_env": "UPDATE runs SET git_commit = ?, git_dirty = ?, packages = ? WHERE id = ?",
+    "run_packages": "UPDATE runs SET packages = ? WHERE id = ?",
     "run_end": "UPDATE runs SET status = ?, end_time = ? WHERE id = ?",
     "param": (
         "INSERT INTO params (run_id, key, value, value_text, value_num, cell_execution_id)"
