@@ -3,6 +3,7 @@ compare, delete and the per-cell badges."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from pathlib import Path
@@ -301,3 +302,14 @@ async def test_a_corrupt_store_is_a_500_that_says_what_to_do(api, project_dir: P
     assert "mlnb.db" in reply.body["message"]
     # the server itself is fine
     assert (await api("status")).code == 200
+
+
+async def test_concurrent_requests_are_answered_consistently(api, seed_run):
+    ids = [seed_run(f"r{i}", metrics={"acc": i / 10}) for i in range(3)]
+    replies = await asyncio.gather(
+        *[api("runs", params={"limit": "2"}) for _ in range(12)],
+        *[api("runs", run_id) for run_id in ids * 4],
+    )
+    assert all(r.code == 200 for r in replies), [r for r in replies if r.code != 200]
+    assert {r.body["total"] for r in replies[:12]} == {3}
+    assert [r.body["id"] for r in replies[12:]] == ids * 4
