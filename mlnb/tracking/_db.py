@@ -192,6 +192,8 @@ class Connection:
             cur = self.raw.cursor()
             try:
                 cur.execute(self.dialect.sql(sql), tuple(params))
+                if cur.description is None:  # a statement that returns no rows
+                    return []
                 return list(cur.fetchall())
             finally:
                 cur.close()
@@ -267,7 +269,8 @@ def migrate(conn: Connection) -> int:
         conn.query("CREATE TABLE IF NOT EXISTS mlnb_meta (key VARCHAR(64) PRIMARY KEY, value TEXT)")
     except conn._errors as e:  # noqa: SLF001
         raise StoreError(
-            f"Cannot initialise the store {redact_url(conn.url)}: {e}. Is the file a SQLite database?"
+            f"Cannot initialise the store {redact_url(conn.url)}: {e}. "
+            "Is it an SQLite database (or a PostgreSQL database you may write)?"
         ) from e
     row = conn.query_one("SELECT value FROM mlnb_meta WHERE key = 'schema_version'")
     found = int(row[0]) if row else 0
