@@ -87,4 +87,4 @@ class NoActiveRunError(UsageError):
 class PathOutsideRootError(UsageError):
     def __init__(self, path: str, root: str) -> None:
         self.path, self.root = path, root
-        super().__init__(f"Path {path!r} is outside the project root {root!r}; use a path inside it.")
+        super().__init__(f"Path {path!r} is outside the root {root!r}; use a path inside it.")

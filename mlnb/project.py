@@ -23,7 +23,9 @@ def _has_tool_table(pyproject: Path) -> bool:
 
 class Project:
     """A project folder: the nearest folder upward holding ``.mlnb/``, ``mlnb.yaml`` or a
-    ``[tool.mlnb]`` table. ``MLNB_PROJECT`` overrides discovery."""
+    ``[tool.mlnb]`` table. ``MLNB_PROJECT`` overrides discovery; with no marker found,
+    ``MLNB_DEFAULT_PROJECT`` (set by the server extension for its kernels) is used, else the
+    start folder."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(os.path.realpath(root))
@@ -44,6 +46,9 @@ class Project:
             pyproject = folder / "pyproject.toml"
             if pyproject.is_file() and _has_tool_table(pyproject):
                 return cls(folder)
+        default = os.environ.get("MLNB_DEFAULT_PROJECT")
+        if default:
+            return cls(default)
         return cls(here)
 
     # -- locations --------------------------------------------------------------------

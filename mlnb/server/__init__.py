@@ -22,6 +22,14 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     from ._context import SETTINGS_KEY, ServerContext
     from ._routes import API_PREFIX, route_table
 
+    import os
+
+    from mlnb.project import Project
+
+    # Kernels started by this server inherit its environment: a notebook outside any mlnb
+    # project then logs into the server's project, where the sidebar reads.
+    os.environ.setdefault("MLNB_DEFAULT_PROJECT", str(Project.discover(serverapp.root_dir).root))
+
     web_app = serverapp.web_app
     base_url = web_app.settings.get("base_url", "/")
     web_app.settings[SETTINGS_KEY] = ServerContext(root_dir=serverapp.root_dir)

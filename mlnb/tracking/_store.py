@@ -45,10 +45,11 @@ class Store:
         self.url = url
         self.artifacts_dir = str(artifacts_dir) if artifacts_dir is not None else None
         self._local = threading.local()
+        self._readers: list[Connection] = []
+        self._writer_lock = threading.Lock()
         self._conn = Connection(url)  # the writer's connection; readers get their own per thread
         migrate(self._conn)
         self._writer: Writer | None = None
-        self._writer_lock = threading.Lock()
         self._last_reap = 0.0
         self._host = socket.gethostname()
 
@@ -62,6 +63,8 @@ class Store:
         if conn is None:
             conn = Connection(self.url)
             self._local.conn = conn
+            with self._writer_lock:
+                self._readers.append(conn)
         return conn
 
     @property
@@ -80,10 +83,11 @@ class Store:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        with self._writer_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:  # every thread's reader connection, not only this thread's
             conn.close()
-            self._local.conn = None
+        self._local = threading.local()
 
     # -- maintenance --------------------------------------------------------------------
     def reap_dead_runs(self, force: bool = False) -> int:
