@@ -9,6 +9,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.mlnb-installed
+export PATH := $(abspath $(BIN)):$(PATH)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -27,6 +28,7 @@ $(STAMP): pyproject.toml package.json
 install: $(STAMP)
 
 demo: install
+	cd examples && ../$(BIN)/mlnb init >/dev/null
 	cd examples && ../$(BIN)/mlnb exec train.ipynb -p epochs 15 -p lr 0.05 -o train.out.ipynb
 	cd examples && ../$(BIN)/mlnb exec train.ipynb -p epochs 30 -p lr 0.1 -o train.out.ipynb
 	cd examples && ../$(BIN)/mlnb runs list
