@@ -378,6 +378,17 @@ def _section(console: Console, title: str, table: Table | None, empty: str = "no
         console.print(table)
 
 
+def _full_time_and_age(ts: float | None, now: float) -> str:
+    return NONE if ts is None else f"{fmt_time(ts, seconds=True)} ({fmt_age(ts, now)})"
+
+
+def _short_cell_id(cell_id: str | None) -> str:
+    """Readable cell ids (``train``, nbformat's 8 hex digits) whole; long uuids cut to 8."""
+    if not cell_id:
+        return NONE
+    return cell_id if len(cell_id) <= 12 else cell_id[:8] + "…"
+
+
 def print_run_detail(detail: Mapping[str, Any], console: Console | None = None) -> None:
     """The ``mlnb runs show`` page: header, params, tags, metrics summary, cells, artifacts."""
     from rich.table import Table
@@ -404,8 +415,8 @@ def print_run_detail(detail: Mapping[str, Any], console: Console | None = None) 
         ("status", _status(detail.get("status"))),
         ("experiment", detail.get("experiment") or NONE),
         ("notebook", detail.get("notebook") or NONE),
-        ("started", fmt_started(detail.get("start_time"), now)),
-        ("ended", fmt_time(detail.get("end_time"))),
+        ("started", _full_time_and_age(detail.get("start_time"), now)),
+        ("ended", fmt_time(detail.get("end_time"), seconds=True)),
         ("duration", dur_text),
         ("git", git_text),
         ("user", who),
@@ -471,7 +482,7 @@ def print_run_detail(detail: Mapping[str, Any], console: Console | None = None) 
         count = cell.get("execution_count")
         ctable.add_row(
             str(count) if count is not None else NONE,
-            short_id(cell.get("cell_id")) or NONE,
+            _short_cell_id(cell.get("cell_id")),
             status,
             _text(first_line(cell.get("source"))),
             fmt_duration(cell.get("duration")),

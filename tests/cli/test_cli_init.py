@@ -33,6 +33,7 @@ def test_init_without_path_uses_cwd_when_no_project_is_set(cli_invoke, tmp_path,
     here = tmp_path / "fresh"
     here.mkdir()
     monkeypatch.delenv("MLNB_PROJECT", raising=False)
+    monkeypatch.delenv("MLNB_DEFAULT_PROJECT", raising=False)
     monkeypatch.chdir(here)
     result = cli_invoke("init")
     assert result.exit_code == 0, result.output

@@ -147,6 +147,7 @@ def test_outside_a_project_read_commands_say_so_and_create_nothing(cli_invoke, t
     bare = tmp_path / "bare"
     bare.mkdir()
     monkeypatch.delenv("MLNB_PROJECT", raising=False)
+    monkeypatch.delenv("MLNB_DEFAULT_PROJECT", raising=False)
     monkeypatch.chdir(bare)
     result = cli_invoke("runs", "list")
     assert result.exit_code == 1
