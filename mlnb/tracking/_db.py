@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 
 from mlnb.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry migrates from version (index) to version (index + 1).
 _MIGRATIONS: list[list[str]] = [
@@ -97,6 +97,26 @@ _MIGRATIONS: list[list[str]] = [
             error_message TEXT)""",
         "CREATE INDEX IF NOT EXISTS cells_run ON cell_executions (run_id, start_time)",
         "CREATE INDEX IF NOT EXISTS cells_nb ON cell_executions (notebook, cell_id, start_time)",
+    ],
+    # 1 -> 2: data pinning (mlnb.data): the stat cache and the files each cell read.
+    [
+        """CREATE TABLE IF NOT EXISTS stat_cache (
+            path TEXT PRIMARY KEY,
+            size BIGINT NOT NULL,
+            mtime_ns BIGINT NOT NULL,
+            ctime_ns BIGINT NOT NULL,
+            inode BIGINT NOT NULL,
+            hash TEXT NOT NULL,
+            hashed_at_ns BIGINT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS data_reads (
+            run_id VARCHAR(32) NOT NULL,
+            cell_execution_id VARCHAR(32),
+            path TEXT NOT NULL,
+            hash TEXT,
+            size BIGINT,
+            ts DOUBLE PRECISION NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS data_reads_run ON data_reads (run_id, path)",
+        "CREATE INDEX IF NOT EXISTS data_reads_cell ON data_reads (cell_execution_id)",
     ],
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION

@@ -1,0 +1,316 @@
+"""BLAKE3 hashing of files and folders, with the stat cache so unchanged files are never re-read.
+
+A folder's version is the BLAKE3 of its *manifest*: one line per file, sorted by relative path,
+``hash<TAB>size<TAB>mode<TAB>path``. The mode is normalised to 644/755 (only the executable bit
+counts) so a read-only, hard-linked checkout has the same version as the original.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, NamedTuple
+
+from mlnb.data._errors import DataError
+from mlnb.errors import PathOutsideRootError
+
+if TYPE_CHECKING:
+    from mlnb.data._statcache import StatCache
+    from mlnb.project import Project
+
+__all__ = [
+    "PathDigest",
+    "ManifestEntry",
+    "hash_path",
+    "hash_bytes",
+    "hash_file",
+    "manifest_bytes",
+    "parse_manifest",
+    "IGNORED_NAMES",
+]
+
+#: Names skipped inside a pinned folder (never part of its version).
+IGNORED_NAMES = frozenset({".git", ".mlnb", ".ipynb_checkpoints", "__pycache__", ".DS_Store"})
+
+_MANIFEST_HEADER = b"mlnb-manifest 1\n"
+_BIG = 8 << 20  # files from 8 MiB up: memory-mapped, hashed with all cores
+_BATCH = 64  # small files per thread-pool task
+
+
+class ManifestEntry(NamedTuple):
+    path: str  # posix, relative to the folder
+    hash: str
+    size: int
+    mode: int  # 0o644 or 0o755
+
+
+@dataclass(frozen=True)
+class PathDigest:
+    """The content identity of a file or a folder.
+
+    ``hash`` is BLAKE3 hex of the file, or of the folder's manifest; ``size`` the total bytes;
+    ``nfiles`` 1 for a file; ``kind`` ``'file'`` or ``'dir'``. ``entries`` (folders only) is the
+    manifest, sorted by path.
+    """
+
+    hash: str
+    size: int
+    nfiles: int
+    kind: str
+    entries: tuple[ManifestEntry, ...] | None = field(default=None, compare=False, repr=False)
+
+    def manifest(self) -> bytes:
+        if self.entries is None:
+            raise DataError(f"{self.hash} is a file, not a folder: it has no manifest.")
+        return manifest_bytes(self.entries)
+
+
+def hash_bytes(data: bytes) -> str:
+    from blake3 import blake3
+
+    return blake3(data).hexdigest()
+
+
+def hash_file(path: str | os.PathLike[str], size: int | None = None) -> str:
+    """BLAKE3 hex of one file's content (multi-threaded and memory-mapped for big files)."""
+    from blake3 import blake3
+
+    if size is None:
+        size = os.stat(path).st_size
+    if size >= _BIG:
+        h = blake3(max_threads=blake3.AUTO)
+        h.update_mmap(os.fspath(path))
+        return h.hexdigest()
+    with open(path, "rb", buffering=0) as f:
+        if size <= (1 << 20):
+            return blake3(f.read()).hexdigest()
+        h = blake3()
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+        return h.hexdigest()
+
+
+def _norm_mode(st_mode: int) -> int:
+    return 0o755 if st_mode & 0o111 else 0o644
+
+
+def _escape(path: str) -> str:
+    if "\\" in path or "\n" in path or "\t" in path:
+        return path.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
+    return path
+
+
+def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            n = text[i + 1]
+            out.append({"n": "\n", "t": "\t", "\\": "\\"}.get(n, n))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def manifest_bytes(entries: Iterable[ManifestEntry]) -> bytes:
+    lines = [f"{e.hash}\t{e.size}\t{e.mode:o}\t{_escape(e.path)}\n" for e in entries]
+    return _MANIFEST_HEADER + "".join(lines).encode("utf-8", "surrogateescape")
+
+
+def parse_manifest(data: bytes) -> tuple[ManifestEntry, ...]:
+    if not data.startswith(_MANIFEST_HEADER):
+        raise DataError("Not an mlnb folder manifest (bad header); the object may be corrupt.")
+    out = []
+    for line in data[len(_MANIFEST_HEADER):].decode("utf-8", "surrogateescape").splitlines():
+        try:
+            h, size, mode, path = line.split("\t", 3)
+            out.append(ManifestEntry(_unescape(path), h, int(size), int(mode, 8)))
+        except ValueError as e:
+            raise DataError(f"Corrupt folder manifest line {line[:80]!r}.") from e
+    return tuple(out)
+
+
+# -- walking -----------------------------------------------------------------------------------
+
+class _FileStat(NamedTuple):
+    rel: str
+    abspath: str
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    mode: int
+
+
+def _walk(top: str, root_guard: str | None) -> list[_FileStat]:
+    """Every regular file under ``top`` (symlinked files followed, symlinked folders skipped)."""
+    out: list[_FileStat] = []
+    stack = [("", top)]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            it = os.scandir(folder)
+        except OSError as e:
+            raise DataError(f"Cannot list {folder}: {e.strerror}.") from e
+        with it:
+            for entry in it:
+                name = entry.name
+                if name in IGNORED_NAMES:
+                    continue
+                rel = prefix + name
+                try:
+                    if entry.is_symlink():
+                        target = os.path.realpath(entry.path)
+                        if root_guard is not None and os.path.commonpath([target, root_guard]) != root_guard:
+                            raise PathOutsideRootError(entry.path, root_guard)
+                        if os.path.isdir(target):
+                            continue
+                        st = os.stat(entry.path)
+                    elif entry.is_dir(follow_symlinks=False):
+                        stack.append((rel + "/", entry.path))
+                        continue
+                    else:
+                        st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # vanished while walking
+                if not stat_mod.S_ISREG(st.st_mode):
+                    continue  # sockets, fifos, devices: not data
+                out.append(_FileStat(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                                     st.st_ino, _norm_mode(st.st_mode)))
+    out.sort(key=lambda f: f.rel)
+    return out
+
+
+def _workers() -> int:
+    return max(2, min(32, (os.cpu_count() or 2) * 2))
+
+
+def _hash_many(files: list[_FileStat]) -> dict[str, str]:
+    """Hash files in parallel; big files one after another with all cores each."""
+    result: dict[str, str] = {}
+    small = [f for f in files if f.size < _BIG]
+    big = [f for f in files if f.size >= _BIG]
+
+    def batch(chunk: list[_FileStat]) -> list[tuple[str, str]]:
+        return [(f.abspath, _hash_one(f)) for f in chunk]
+
+    if len(small) <= _BATCH:
+        for f in small:
+            result[f.abspath] = _hash_one(f)
+    else:
+        chunks = [small[i:i + _BATCH] for i in range(0, len(small), _BATCH)]
+        with ThreadPoolExecutor(_workers(), thread_name_prefix="mlnb-hash") as pool:
+            for pairs in pool.map(batch, chunks):
+                result.update(pairs)
+    for f in big:
+        result[f.abspath] = _hash_one(f)
+    return result
+
+
+def _hash_one(f: _FileStat) -> str:
+    try:
+        return hash_file(f.abspath, f.size)
+    except FileNotFoundError as e:
+        raise DataError(f"{f.abspath} vanished while it was being hashed; try again.") from e
+    except OSError as e:
+        raise DataError(f"Cannot read {f.abspath}: {e.strerror}.") from e
+
+
+# -- the contract ----------------------------------------------------------------------------
+
+def hash_path(
+    path: str | os.PathLike[str],
+    *,
+    project: Project | None = None,
+    use_cache: bool = True,
+    _cache: StatCache | None = None,
+) -> PathDigest:
+    """The :class:`PathDigest` of a file or folder.
+
+    With ``use_cache`` the project's stat cache (size, mtime_ns, ctime_ns, inode) skips files
+    unchanged since they were last hashed; an entry is trusted only when the file's mtime is
+    strictly older than the moment it was hashed (on the filesystem's own clock), so a change in
+    the same timestamp tick is never missed. The cache lives in the project's ``.mlnb/`` and is
+    only used when that folder exists (hashing never creates it).
+    """
+    abspath = os.path.abspath(os.fspath(path))
+    try:
+        st = os.stat(abspath)
+    except FileNotFoundError as e:
+        raise DataError(f"{path} does not exist.", path=os.fspath(path)) from e
+    except OSError as e:
+        raise DataError(f"Cannot read {path}: {e.strerror}.", path=os.fspath(path)) from e
+
+    cache = _cache
+    if cache is None and use_cache:
+        from mlnb.data._statcache import StatCache
+
+        if project is None:
+            from mlnb.project import Project
+
+            project = Project.discover(os.path.dirname(abspath) if not os.path.isdir(abspath) else abspath)
+        cache = StatCache.for_project(project)
+    root_guard = str(project.root) if project is not None else None
+
+    if stat_mod.S_ISDIR(st.st_mode):
+        files = _walk(abspath, root_guard)
+        key_prefix = cache.key(abspath) if cache is not None else ""
+        return _digest_files(files, cache, key_prefix)
+    if not stat_mod.S_ISREG(st.st_mode):
+        raise DataError(f"{path} is neither a file nor a folder.", path=os.fspath(path))
+    f = _FileStat("", abspath, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
+                  _norm_mode(st.st_mode))
+    if cache is None:
+        return PathDigest(_hash_one(f), f.size, 1, "file")
+    key = cache.key(abspath)
+    known = cache.load_one(key)
+    h = cache.lookup(known, f)
+    if h is None:
+        t0 = cache.fs_now()
+        h = _hash_one(f)
+        if _unchanged(f):
+            cache.save([(key, f, h)], t0)
+    return PathDigest(h, f.size, 1, "file")
+
+
+def _unchanged(f: _FileStat) -> bool:
+    """The file still has the stat we hashed it under (else don't cache the hash)."""
+    try:
+        st = os.stat(f.abspath)
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns, st.st_ino) == (f.size, f.mtime_ns, f.inode)
+
+
+def _digest_files(files: list[_FileStat], cache: StatCache | None, key_prefix: str) -> PathDigest:
+    hashes: dict[str, str] = {}
+    todo: list[_FileStat] = []
+    if cache is not None:
+        known = cache.load_prefix(key_prefix)
+        sep = "" if key_prefix == "" else "/"
+        lookup = cache.lookup
+        for f in files:
+            h = lookup(known.get(key_prefix + sep + f.rel), f)
+            if h is None:
+                todo.append(f)
+            else:
+                hashes[f.abspath] = h
+    else:
+        todo = files
+    if todo:
+        t0 = cache.fs_now() if cache is not None else 0
+        fresh = _hash_many(todo)
+        hashes.update(fresh)
+        if cache is not None:
+            sep = "" if key_prefix == "" else "/"
+            cache.save([(key_prefix + sep + f.rel, f, fresh[f.abspath]) for f in todo
+                        if _unchanged(f)], t0)
+    entries = tuple(ManifestEntry(f.rel, hashes[f.abspath], f.size, f.mode) for f in files)
+    return PathDigest(hash_bytes(manifest_bytes(entries)), sum(f.size for f in files),
+                      len(files), "dir", entries)
