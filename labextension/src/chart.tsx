@@ -6,7 +6,6 @@
 import { MimeModel, IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IRenderMime } from '@jupyterlab/rendermime';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
-import { Widget } from '@lumino/widgets';
 import React, { useEffect, useRef, useState } from 'react';
 
 import { IMetricPoint, Ids } from './tokens';
@@ -76,8 +75,11 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
               }
             }
           });
+          // The renderer only draws into its own node: host that node directly
+          // instead of attaching the widget, so React may remove the DOM
+          // before this effect's cleanup runs.
           node.textContent = '';
-          Widget.attach(renderer, node);
+          node.appendChild(renderer.node);
           await renderer.renderModel(model);
           if (!cancelled) {
             setState({ phase: 'done', renderer: 'vega', points: points.length });
@@ -103,9 +105,7 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
     return () => {
       cancelled = true;
       if (widget && !widget.isDisposed) {
-        if (widget.isAttached) {
-          Widget.detach(widget);
-        }
+        widget.node.remove();
         widget.dispose();
       }
     };

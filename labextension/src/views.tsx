@@ -411,7 +411,9 @@ function CellExecutionItem(props: {
   const { exec, notebookPath, actions } = props;
   const [missing, setMissing] = useState(false);
   const canReveal = !!(notebookPath && exec.cell_id);
-  const metrics = Object.entries(exec.metrics ?? {});
+  const metrics = Object.entries(exec.metrics ?? {}).sort(([a], [b]) =>
+    a.localeCompare(b)
+  );
   return (
     <li
       className={`jp-mlnb-CellExecution jp-mlnb-CellExecution-${exec.status}`}

@@ -1,0 +1,116 @@
+"""Prepare a project folder for the browser tests: notebooks EXECUTED with tracking on.
+
+Usage: python seed_project.py PROJECT_DIR
+
+Writes ``train.ipynb``, ``tune.ipynb`` and ``scratch.ipynb`` (same code, other learning rates), executes
+each with nbclient in a real kernel whose first cell is ``%load_ext mlnb`` (MLNB_PROJECT and
+MLNB_NOTEBOOK point the kernel at the project), saves the executed notebooks in place (so
+their cell ids match what the store recorded), then checks through the tracking core that
+the store holds three finished runs with params, stepped metrics and cell executions. Any
+gap fails here, with the store's answer, rather than as a timeout in the browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+SOURCES = [
+    "%load_ext mlnb",
+    "import os\nimport mlnb\n\nlr = float(os.environ.get('SEED_LR', '0.1'))\nepochs = 5",
+    "mlnb.log_param('lr', lr)\nmlnb.log_param('epochs', epochs)\nmlnb.log_param('optimizer', 'sgd')",
+    # The metric cell: the badge and the charts come from here.
+    "loss, acc = 1.0, 0.5\n"
+    "for step in range(epochs):\n"
+    "    loss = loss * (1 - lr * 4)\n"
+    "    acc = acc + (1 - acc) * lr * 4\n"
+    "    mlnb.log_metric('loss', round(loss, 4), step=step)\n"
+    "    mlnb.log_metric('acc', round(acc, 4), step=step)\n"
+    "print(f'acc={acc:.4f} loss={loss:.4f}')",
+    "print('done')",
+]
+
+# train/tune are compared and filtered; scratch is the one the delete test removes.
+RUNS = [("train.ipynb", "0.1"), ("tune.ipynb", "0.02"), ("scratch.ipynb", "0.05")]
+
+
+def make_notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    for i, src in enumerate(SOURCES):
+        cell = nbformat.v4.new_code_cell(src)
+        cell.id = f"cell-{i}"  # stable ids the tests can name
+        nb.cells.append(cell)
+    return nb
+
+
+def execute(project: Path, name: str, lr: str) -> None:
+    path = project / name
+    nb = make_notebook()
+    nbformat.write(nb, path)
+    env_before = dict(os.environ)
+    os.environ.update(
+        MLNB_PROJECT=str(project), MLNB_NOTEBOOK=name, SEED_LR=lr,
+        # The kernel must not pick up a run id from the environment of whoever runs this.
+    )
+    os.environ.pop("MLNB_RUN_ID", None)
+    os.environ.pop("MLNB_PARENT_RUN_ID", None)
+    try:
+        client = NotebookClient(nb, timeout=120, kernel_name="python3",
+                                resources={"metadata": {"path": str(project)}})
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    nbformat.write(nb, path)
+
+
+def check(project: Path) -> None:
+    os.environ["MLNB_PROJECT"] = str(project)
+    from mlnb.tracking import open_store
+
+    store = open_store()
+    runs = store.search_runs()
+    problems = []
+    if len(runs) != len(RUNS):
+        problems.append(f"expected {len(RUNS)} runs, the store has {len(runs)}")
+    for run in runs:
+        detail = store.run_detail(run.id)
+        execs = detail.get("cell_executions", [])
+        if "lr" not in run.params:
+            problems.append(f"run {run.id}: no 'lr' param ({run.params})")
+        if {"acc", "loss"} - set(run.metrics):
+            problems.append(f"run {run.id}: metrics {run.metrics}")
+        history = store.metric_history(run.id, "acc")
+        if len(history) < 5:
+            problems.append(f"run {run.id}: acc history has {len(history)} points")
+        if len(execs) < len(SOURCES) - 1:
+            problems.append(f"run {run.id}: {len(execs)} cell executions")
+        if not any(e.get("cell_id") == "cell-3" and e.get("metrics") for e in execs):
+            problems.append(f"run {run.id}: no metrics recorded on cell-3: {execs}")
+    cells = store.notebook_cells("train.ipynb")
+    if "cell-3" not in cells.get("cells", {}):
+        problems.append(f"notebook_cells('train.ipynb') has no cell-3: {cells}")
+    if problems:
+        raise SystemExit("seeding the UI-test project failed:\n  " + "\n  ".join(problems))
+    print(json.dumps({r.name: {"id": r.id, "status": r.status, "metrics": r.metrics}
+                      for r in runs}, indent=1))
+
+
+def main() -> None:
+    project = Path(sys.argv[1]).resolve()
+    project.mkdir(parents=True, exist_ok=True)
+    (project / ".mlnb").mkdir(exist_ok=True)
+    for name, lr in RUNS:
+        execute(project, name, lr)
+    check(project)
+
+
+if __name__ == "__main__":
+    main()
