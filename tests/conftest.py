@@ -22,6 +22,8 @@ def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("MLNB_RUN_ID", raising=False)
     monkeypatch.delenv("MLNB_NOTEBOOK", raising=False)
     monkeypatch.delenv("MLNB_PARENT_RUN_ID", raising=False)
+    monkeypatch.delenv("MLNB_DEFAULT_PROJECT", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     yield root
     # Close process-global tracking state so the next test starts clean.
     import sys

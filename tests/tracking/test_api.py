@@ -21,7 +21,11 @@ def test_store_is_sqlite_wal_under_project(project_dir):
     assert db.is_file()
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("SELECT value FROM mlnb_meta WHERE key='schema_version'").fetchone()[0] == "1"
+    from mlnb.tracking._db import SCHEMA_VERSION
+
+    assert con.execute("SELECT value FROM mlnb_meta WHERE key='schema_version'").fetchone()[0] == str(
+        SCHEMA_VERSION
+    )
     assert con.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] == 1
 
 
@@ -186,12 +190,12 @@ def test_html_table_escapes_untrusted_text(project_dir):
 
 
 def test_reopen_is_idempotent_and_fast_migration(project_dir):
-    from mlnb.tracking._db import Connection, migrate
+    from mlnb.tracking._db import SCHEMA_VERSION, Connection, migrate
 
     url = f"sqlite:///{project_dir / '.mlnb' / 'other.db'}"
     conn = Connection(url)
     assert migrate(conn) == 0
-    assert migrate(conn) == 1  # already current: nothing to do
+    assert migrate(conn) == SCHEMA_VERSION  # already current: nothing to do
 
 
 def test_corrupt_store_gives_clear_error(project_dir):
