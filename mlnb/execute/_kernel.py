@@ -149,8 +149,11 @@ def _use_ipc(km: AsyncKernelManager) -> None:
 
 
 async def start_process(km: AsyncKernelManager, cwd: str | None, env: dict[str, str]) -> None:
+    # Like nbclient: IPython's history in memory. The default SQLite file costs a write per cell
+    # (milliseconds each) and is shared by every kernel running at the same time.
+    extra = ["--HistoryManager.hist_file=:memory:"] if km.ipykernel else []
     try:
-        await km.start_kernel(cwd=cwd, env=env)
+        await km.start_kernel(cwd=cwd, env=env, extra_arguments=extra)
     except Exception as e:  # noqa: BLE001
         raise KernelStartError(km.kernel_name, f"{type(e).__name__}: {e}") from e
 

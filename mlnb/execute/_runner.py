@@ -1,7 +1,7 @@
 """The headless runner: prepare a notebook (parameters, ids), run its cells on nbclient in a fresh
 kernel, save progress now and then, and record the execution as a tracked run.
 
-Speed notes (see docs/design/execute.md): the per-cell cost is nbclient's own message handling
+Speed notes: the per-cell cost is nbclient's own message handling
 plus the kernel's; we add no save per cell (a save at most every ``save_interval`` seconds, on
 error and at the end) and never validate the notebook against its JSON schema. The ~1 s import of
 nbformat (which nbclient needs) overlaps with the kernel's start-up instead of preceding it.
