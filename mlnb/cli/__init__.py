@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "init": "mlnb.cli.init_cmd:init_cmd",
     "runs": "mlnb.cli.runs_cmd:runs",
     "exec": "mlnb.cli.exec_cmd:exec_cmd",
+    "data": "mlnb.cli.data_cmd:data",
 }
 
 #: command name -> one-line help shown by ``mlnb --help`` (so listing imports no command module).
@@ -35,6 +36,7 @@ SHORT_HELP: dict[str, str] = {
     "init": "Create the .mlnb/ project folder here or in PATH (safe to repeat).",
     "runs": "List, show, compare and delete tracked runs.",
     "exec": "Execute a notebook headlessly as a tracked run.",
+    "data": "Pin data versions, check, restore and share them (push/pull/gc/verify).",
 }
 
 
