@@ -2,12 +2,13 @@
 
 Usage: python seed_project.py PROJECT_DIR
 
-Writes ``train.ipynb``, ``tune.ipynb`` and ``scratch.ipynb`` (same code, other learning rates), executes
-each with nbclient in a real kernel whose first cell is ``%load_ext mlnb`` (MLNB_PROJECT and
-MLNB_NOTEBOOK point the kernel at the project), saves the executed notebooks in place (so
-their cell ids match what the store recorded), then checks through the tracking core that
-the store holds three finished runs with params, stepped metrics and cell executions. Any
-gap fails here, with the store's answer, rather than as a timeout in the browser.
+Writes ``train.ipynb``, ``tune.ipynb`` and ``scratch.ipynb`` (same code, other learning
+rates), executes each with nbclient in a real kernel whose first cell is ``%load_ext mlnb``
+(MLNB_PROJECT and MLNB_NOTEBOOK point the kernel at the project) and saves the executed
+notebooks in place (so their cell ids match what the store recorded). Then logs one more
+run from Python whose name and params are hostile HTML, and checks through the tracking
+core that the store holds all of it: params, stepped metrics, cell executions. Any gap
+fails here, with the store's answer, rather than as a timeout in the browser.
 """
 
 from __future__ import annotations
@@ -71,6 +72,23 @@ def execute(project: Path, name: str, lr: str) -> None:
     nbformat.write(nb, path)
 
 
+# A run whose every text field is hostile HTML: the UI must show it as text.
+HOSTILE_NAME = '<img src=x onerror="window.__mlnbPwned=1">'
+HOSTILE_PARAM = '<script>window.__mlnbPwned=2</script><b>bold</b>'
+
+
+def log_hostile_run(project: Path) -> None:
+    """One run logged in this process through the Python API (no kernel, no notebook)."""
+    os.environ["MLNB_PROJECT"] = str(project)
+    import mlnb
+
+    with mlnb.start_run(name=HOSTILE_NAME, params={"note": HOSTILE_PARAM},
+                        tags={"kind": "<i>tag</i>"}):
+        mlnb.log_metric("acc", 0.5, step=0)
+        mlnb.log_metric("loss", 1.0, step=0)
+    mlnb.flush()
+
+
 def check(project: Path) -> None:
     os.environ["MLNB_PROJECT"] = str(project)
     from mlnb.tracking import open_store
@@ -78,9 +96,14 @@ def check(project: Path) -> None:
     store = open_store()
     runs = store.search_runs()
     problems = []
-    if len(runs) != len(RUNS):
-        problems.append(f"expected {len(RUNS)} runs, the store has {len(runs)}")
+    if len(runs) != len(RUNS) + 1:
+        problems.append(f"expected {len(RUNS) + 1} runs, the store has {len(runs)}")
+    hostile = [r for r in runs if r.name == HOSTILE_NAME]
+    if len(hostile) != 1 or hostile[0].params.get("note") != HOSTILE_PARAM:
+        problems.append(f"the hostile-text run was not stored as given: {hostile}")
     for run in runs:
+        if run.name == HOSTILE_NAME:
+            continue
         detail = store.run_detail(run.id)
         execs = detail.get("cell_executions", [])
         if "lr" not in run.params:
@@ -109,6 +132,7 @@ def main() -> None:
     (project / ".mlnb").mkdir(exist_ok=True)
     for name, lr in RUNS:
         execute(project, name, lr)
+    log_hostile_run(project)
     check(project)
 
 

@@ -106,6 +106,24 @@ export class CellBadges implements IDisposable {
     this._states.clear();
   }
 
+  /** Whether badges are shown (a setting); turning off removes them. */
+  get enabled(): boolean {
+    return this._enabled;
+  }
+  set enabled(value: boolean) {
+    if (value === this._enabled) {
+      return;
+    }
+    this._enabled = value;
+    for (const panel of this._states.keys()) {
+      if (value) {
+        void this._fetch(panel);
+      } else {
+        this._apply(panel);
+      }
+    }
+  }
+
   /** Refetch the badges of one notebook now. */
   refresh(panel: NotebookPanel): Promise<void> {
     return this._fetch(panel);
@@ -156,7 +174,7 @@ export class CellBadges implements IDisposable {
 
   private async _fetch(panel: NotebookPanel): Promise<void> {
     const state = this._states.get(panel);
-    if (!state || panel.isDisposed || !panel.context.isReady) {
+    if (!this._enabled || !state || panel.isDisposed || !panel.context.isReady) {
       return;
     }
     const path = panel.context.path;
@@ -181,7 +199,9 @@ export class CellBadges implements IDisposable {
     }
     for (const cell of panel.content.widgets) {
       const record =
-        cell.model.type === 'code' ? state.records[cell.model.id] : undefined;
+        this._enabled && cell.model.type === 'code'
+          ? state.records[cell.model.id]
+          : undefined;
       if (record && Object.keys(record.metrics ?? {}).length > 0) {
         void cell.ready.then(() => this._attach(cell, record));
       } else {
@@ -221,6 +241,7 @@ export class CellBadges implements IDisposable {
   }
 
   private _isDisposed = false;
+  private _enabled = true;
   private _tracker: INotebookTracker;
   private _onOpenRun: (runId: string) => void;
   private _poll: Poll;

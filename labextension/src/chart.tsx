@@ -27,9 +27,28 @@ type ChartState =
   | { phase: 'error'; message: string }
   | { phase: 'done'; renderer: 'vega' | 'svg'; points: number };
 
+/**
+ * Changes when JupyterLab switches between a light and a dark theme (the Vega
+ * renderer picks its theme when it draws, so charts are redrawn then).
+ */
+function useThemeKey(): string {
+  const read = () => document.body.dataset.jpThemeLight ?? '';
+  const [key, setKey] = useState(read);
+  useEffect(() => {
+    const observer = new MutationObserver(() => setKey(read()));
+    observer.observe(document.body, {
+      attributes: true,
+      attributeFilter: ['data-jp-theme-light']
+    });
+    return () => observer.disconnect();
+  }, []);
+  return key;
+}
+
 export function MetricChart(props: IMetricChartProps): JSX.Element {
   const { runId, metricKey, version, rendermime, load } = props;
   const host = useRef<HTMLDivElement>(null);
+  const themeKey = useThemeKey();
   const [state, setState] = useState<ChartState>({ phase: 'loading' });
 
   useEffect(() => {
@@ -109,7 +128,7 @@ export function MetricChart(props: IMetricChartProps): JSX.Element {
         widget.dispose();
       }
     };
-  }, [runId, metricKey, version, rendermime]);
+  }, [runId, metricKey, version, rendermime, themeKey]);
 
   return (
     <div

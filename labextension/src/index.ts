@@ -12,6 +12,7 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { CellBadges } from './badges';
 import { experimentsIcon } from './icons';
@@ -32,7 +33,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     IRenderMimeRegistry,
     IDocumentManager,
     ILayoutRestorer,
-    ICommandPalette
+    ICommandPalette,
+    ISettingRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -40,7 +42,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     rendermime: IRenderMimeRegistry | null,
     docManager: IDocumentManager | null,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    settingRegistry: ISettingRegistry | null
   ): void => {
     const model = new RunsModel();
     const navigator = new Navigator(app, tracker, docManager);
@@ -70,6 +73,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     const badges = new CellBadges({ tracker, onOpenRun: openRun });
     panel.disposed.connect(() => badges.dispose());
+
+    if (settingRegistry) {
+      const apply = (settings: ISettingRegistry.ISettings) => {
+        const pageSize = settings.get('pageSize').composite as number;
+        const refresh = settings.get('refreshInterval').composite as number;
+        const cellBadges = settings.get('cellBadges').composite as boolean;
+        void model.setPageSize(pageSize);
+        panel.setRefreshInterval(refresh * 1000);
+        badges.enabled = cellBadges;
+      };
+      settingRegistry
+        .load(plugin.id)
+        .then(settings => {
+          apply(settings);
+          settings.changed.connect(apply);
+        })
+        .catch(reason => {
+          console.warn('mlnb: could not load the Experiments settings', reason);
+        });
+    }
 
     app.commands.addCommand(Ids.openCommand, {
       label: 'Open Experiments',

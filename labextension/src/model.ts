@@ -26,7 +26,7 @@ const DEFAULT_METRIC_COLUMNS = 2;
 
 export class RunsModel implements IDisposable {
   constructor(options: RunsModel.IOptions = {}) {
-    this.limit = options.pageSize ?? 25;
+    this._limit = options.pageSize ?? 25;
   }
 
   /** Emitted whenever anything shown changes. */
@@ -53,7 +53,22 @@ export class RunsModel implements IDisposable {
 
   // ---- query state -------------------------------------------------------
 
-  readonly limit: number;
+  /** Runs per page. */
+  get limit(): number {
+    return this._limit;
+  }
+
+  /** Change the page size (back to the first page when it changes). */
+  setPageSize(limit: number): Promise<void> {
+    const value = Math.max(1, Math.floor(limit));
+    if (value === this._limit) {
+      return Promise.resolve();
+    }
+    this._limit = value;
+    this._offset = 0;
+    return this.refreshList();
+  }
+
   get offset(): number {
     return this._offset;
   }
@@ -331,6 +346,7 @@ export class RunsModel implements IDisposable {
   private _filter = '';
   private _sort: ISort | null = null;
   private _offset = 0;
+  private _limit: number;
   private _metricColumns: string[] | null = null;
   private _list: IRunList | null = null;
   private _filterError: string | null = null;

@@ -40,6 +40,14 @@ export class ExperimentsPanel extends ReactWidget {
 
   readonly model: RunsModel;
 
+  /** Change how often the panel reloads while visible. */
+  setRefreshInterval(milliseconds: number): void {
+    const interval = Math.max(1000, milliseconds);
+    if (this._poll.frequency.interval !== interval) {
+      this._poll.frequency = { ...this._poll.frequency, interval };
+    }
+  }
+
   /** Reload now (the refresh button and the refresh command). */
   refresh(): Promise<void> {
     return this._poll.refresh();

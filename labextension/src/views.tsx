@@ -148,14 +148,19 @@ function runColumns(metricKeys: string[]): IColumn[] {
       sortKey: 'status',
       className: 'jp-mlnb-col-status',
       render: run => <StatusBadge status={run.status} />
-    },
-    {
-      id: 'notebook',
-      label: 'Notebook',
-      sortKey: 'notebook',
-      className: 'jp-mlnb-col-notebook',
-      render: run => run.notebook ?? ''
-    },
+    }
+  ];
+  // The chosen metrics come early: in a narrow sidebar they matter most.
+  for (const key of metricKeys) {
+    columns.push({
+      id: `metric:${key}`,
+      label: key,
+      sortKey: qualifiedKey('metrics', key),
+      className: 'jp-mlnb-col-metric',
+      render: run => formatValue(run.metrics?.[key])
+    });
+  }
+  columns.push(
     {
       id: 'started',
       label: 'Started',
@@ -169,17 +174,15 @@ function runColumns(metricKeys: string[]): IColumn[] {
       sortKey: 'duration',
       className: 'jp-mlnb-col-duration',
       render: run => formatDuration(run.duration)
+    },
+    {
+      id: 'notebook',
+      label: 'Notebook',
+      sortKey: 'notebook',
+      className: 'jp-mlnb-col-notebook',
+      render: run => run.notebook ?? ''
     }
-  ];
-  for (const key of metricKeys) {
-    columns.push({
-      id: `metric:${key}`,
-      label: key,
-      sortKey: qualifiedKey('metrics', key),
-      className: 'jp-mlnb-col-metric',
-      render: run => formatValue(run.metrics?.[key])
-    });
-  }
+  );
   return columns;
 }
 
@@ -288,7 +291,10 @@ function RunsListView(props: IViewProps): JSX.Element {
       </div>
       <ErrorText message={model.error} />
       <div className="jp-mlnb-TableScroller">
-        <table className="jp-mlnb-RunsTable">
+        <table
+          className={`jp-mlnb-RunsTable${model.filterError ? ' jp-mlnb-stale' : ''}`}
+          title={model.filterError ? 'Showing the last valid filter' : undefined}
+        >
           <thead>
             <tr>
               <th className="jp-mlnb-col-select" aria-label="Select" />
@@ -733,6 +739,7 @@ function CompareView(props: IViewProps): JSX.Element {
                     >
                       {run.name || run.id.slice(0, 8)}
                     </button>
+                    <div className="jp-mlnb-Compare-runId">{run.id.slice(0, 8)}</div>
                   </th>
                 ))}
               </tr>

@@ -28,6 +28,10 @@ COMMANDS: dict[str, str] = {
     "init": "mlnb.cli.init_cmd:init_cmd",
     "runs": "mlnb.cli.runs_cmd:runs",
     "exec": "mlnb.cli.exec_cmd:exec_cmd",
+    "diff": "mlnb.cli.diff_cmd:diff_cmd",
+    "merge": "mlnb.cli.merge_cmd:merge_cmd",
+    "sync": "mlnb.cli.sync_cmd:sync_cmd",
+    "git": "mlnb.cli.git_cmd:git_cmd",
     "data": "mlnb.cli.data_cmd:data",
 }
 
@@ -36,6 +40,10 @@ SHORT_HELP: dict[str, str] = {
     "init": "Create the .mlnb/ project folder here or in PATH (safe to repeat).",
     "runs": "List, show, compare and delete tracked runs.",
     "exec": "Execute a notebook headlessly as a tracked run.",
+    "diff": "Cell-aware diff of notebooks, git revisions or two runs.",
+    "merge": "Three-way merge of notebooks; outputs never conflict.",
+    "sync": "Pair notebooks with .py files and keep both in sync.",
+    "git": "Install mlnb as git's diff and merge driver for notebooks.",
     "data": "Pin data versions, check, restore and share them (push/pull/gc/verify).",
 }
 

@@ -5,14 +5,18 @@
  *   train.ipynb   lr 0.1   acc 0.9611  loss 0.0778
  *   tune.ipynb    lr 0.02  acc 0.6705  loss 0.6591
  *   scratch.ipynb lr 0.05  acc 0.8362  loss 0.3277   (removed by the delete test)
+ *   HOSTILE       (logged from Python; name and params are HTML)  acc 0.5
  *
  * Each notebook's cell "cell-3" logged acc/loss over 5 steps.
  * Tests run in file order with one worker; only the last two change the store.
  */
-import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Locator } from '@playwright/test';
 
 const SIDEBAR = '#mlnb-runs';
+// Keep in step with seed_project.py.
+const HOSTILE_NAME = '<img src=x onerror="window.__mlnbPwned=1">';
+const HOSTILE_PARAM = '<script>window.__mlnbPwned=2</script><b>bold</b>';
 
 async function openExperiments(page: IJupyterLabPageFixture): Promise<Locator> {
   // Through the command palette, as a user would.
@@ -53,20 +57,50 @@ async function openNotebook(page: IJupyterLabPageFixture, path: string): Promise
   ).toBeVisible();
 }
 
-test.describe('Experiments sidebar', () => {
-  // Any uncaught error in the page fails the test, even when the UI looks right.
-  let pageErrors: string[] = [];
-  test.beforeEach(({ page }) => {
-    pageErrors = [];
-    page.on('pageerror', error => pageErrors.push(error.stack ?? error.message));
-  });
-  test.afterEach(() => {
-    expect(pageErrors).toEqual([]);
+// Any uncaught error in the page fails the test, even when the UI looks right.
+let pageErrors: string[] = [];
+test.beforeEach(({ page }) => {
+  pageErrors = [];
+  page.on('pageerror', error => pageErrors.push(error.stack ?? error.message));
+});
+test.afterEach(() => {
+  expect(pageErrors).toEqual([]);
+});
+
+test.describe('Experiments sidebar with 2 runs per page', () => {
+  test.use({
+    mockSettings: { ...galata.DEFAULT_SETTINGS, 'mlnb:plugin': { pageSize: 2 } }
   });
 
+  test('pages through the runs', async ({ page }) => {
+    const sidebar = await openExperiments(page);
+    const range = sidebar.locator('.jp-mlnb-Pager-range');
+    const prev = sidebar.locator('.jp-mlnb-Pager-prev');
+    const next = sidebar.locator('.jp-mlnb-Pager-next');
+    const names = sidebar.locator('.jp-mlnb-RunRow td.jp-mlnb-col-name');
+
+    await expect(range).toHaveText('1–2 of 4');
+    await expect(sidebar.locator('.jp-mlnb-RunRow')).toHaveCount(2);
+    await expect(prev).toBeDisabled();
+    const firstPage = await names.allTextContents();
+
+    await next.click();
+    await expect(range).toHaveText('3–4 of 4');
+    await expect(next).toBeDisabled();
+    await expect(sidebar.locator('.jp-mlnb-RunRow')).toHaveCount(2);
+    const secondPage = await names.allTextContents();
+    expect(secondPage.filter(n => firstPage.includes(n))).toEqual([]);
+
+    await prev.click();
+    await expect(range).toHaveText('1–2 of 4');
+    await expect(names).toHaveText(firstPage);
+  });
+});
+
+test.describe('Experiments sidebar', () => {
   test('lists the seeded runs with metric columns', async ({ page }) => {
     const sidebar = await openExperiments(page);
-    await expect(sidebar.locator('.jp-mlnb-RunRow')).toHaveCount(3);
+    await expect(sidebar.locator('.jp-mlnb-RunRow')).toHaveCount(4);
 
     const headers = sidebar.locator('.jp-mlnb-RunsTable thead th');
     await expect(headers.filter({ hasText: /^acc/ })).toHaveCount(1);
@@ -76,7 +110,7 @@ test.describe('Experiments sidebar', () => {
     await expect(train.locator('.jp-mlnb-col-status')).toHaveText('finished');
     await expect(train.locator('.jp-mlnb-col-notebook')).toHaveText('train.ipynb');
     await expect(train.locator('.jp-mlnb-col-metric').first()).toHaveText('0.9611');
-    await expect(sidebar.locator('.jp-mlnb-Pager-range')).toHaveText('1–3 of 3');
+    await expect(sidebar.locator('.jp-mlnb-Pager-range')).toHaveText('1–4 of 4');
 
     // The metric picker drops a column.
     await sidebar.locator('.jp-mlnb-MetricPicker summary').click();
@@ -90,7 +124,7 @@ test.describe('Experiments sidebar', () => {
 
   test('filters runs and shows the server message for a bad filter', async ({ page }) => {
     const sidebar = await openExperiments(page);
-    await expect(sidebar.locator('.jp-mlnb-RunRow')).toHaveCount(3);
+    await expect(sidebar.locator('.jp-mlnb-RunRow')).toHaveCount(4);
 
     await applyFilter(sidebar, 'metrics.acc > 0.9');
     await expect(sidebar.locator('.jp-mlnb-RunRow')).toHaveCount(1);
@@ -118,11 +152,36 @@ test.describe('Experiments sidebar', () => {
 
     await header.click();
     await expect(header).toHaveAttribute('aria-sort', 'descending');
-    await expect(names).toHaveText(['train.ipynb', 'scratch.ipynb', 'tune.ipynb']);
+    await expect(names).toHaveText([
+      'train.ipynb',
+      'scratch.ipynb',
+      'tune.ipynb',
+      HOSTILE_NAME
+    ]);
 
     await header.click();
     await expect(header).toHaveAttribute('aria-sort', 'ascending');
-    await expect(names).toHaveText(['tune.ipynb', 'scratch.ipynb', 'train.ipynb']);
+    await expect(names).toHaveText([
+      HOSTILE_NAME,
+      'tune.ipynb',
+      'scratch.ipynb',
+      'train.ipynb'
+    ]);
+  });
+
+  test('renders run names and params as text, never as HTML', async ({ page }) => {
+    const sidebar = await openExperiments(page);
+    const hostile = sidebar.locator('td.jp-mlnb-col-name', { hasText: HOSTILE_NAME });
+    await expect(hostile).toHaveText(HOSTILE_NAME);
+    await hostile.click();
+    const detail = sidebar.locator('.jp-mlnb-RunDetail');
+    await expect(detail.locator('.jp-mlnb-RunDetail-name')).toHaveText(HOSTILE_NAME);
+    await expect(detail.locator('.jp-mlnb-ParamsTable tr[data-key="note"] td')).toHaveText(
+      HOSTILE_PARAM
+    );
+    await expect(detail.locator('.jp-mlnb-TagsTable td')).toHaveText('<i>tag</i>');
+    await expect(sidebar.locator('img, script, b, i')).toHaveCount(0);
+    expect(await page.evaluate(() => (window as any).__mlnbPwned)).toBeUndefined();
   });
 
   test('run detail shows params, metric charts and cell executions', async ({ page }) => {
@@ -212,7 +271,7 @@ test.describe('Experiments sidebar', () => {
 
   test('deletes a run from its detail view after confirmation', async ({ page }) => {
     const sidebar = await openExperiments(page);
-    await expect(sidebar.locator('.jp-mlnb-RunRow')).toHaveCount(3);
+    await expect(sidebar.locator('.jp-mlnb-RunRow')).toHaveCount(4);
     await row(sidebar, 'scratch.ipynb').locator('td.jp-mlnb-col-name').click();
     await expect(sidebar.locator('.jp-mlnb-RunDetail-name')).toHaveText('scratch.ipynb');
 
@@ -228,7 +287,7 @@ test.describe('Experiments sidebar', () => {
     await sidebar.locator('.jp-mlnb-DeleteButton').click();
     await page.locator('.jp-Dialog button', { hasText: 'Delete' }).click();
     await expect(sidebar.locator('.jp-mlnb-RunsTable')).toBeVisible();
-    await expect(sidebar.locator('.jp-mlnb-RunRow')).toHaveCount(2);
+    await expect(sidebar.locator('.jp-mlnb-RunRow')).toHaveCount(3);
     await expect(row(sidebar, 'scratch.ipynb')).toHaveCount(0);
   });
 
@@ -244,5 +303,13 @@ test.describe('Experiments sidebar', () => {
     const after = await badge.getAttribute('data-run-id');
     expect(after).toBeTruthy();
     expect(after).not.toEqual(before);
+
+    // The new run is in the sidebar after a refresh.
+    const sidebar = await openExperiments(page);
+    await sidebar.locator('.jp-mlnb-RefreshButton').click();
+    await expect(sidebar.locator(`.jp-mlnb-RunRow[data-run-id="${after}"]`)).toHaveCount(1);
+    await expect(
+      sidebar.locator(`.jp-mlnb-RunRow[data-run-id="${after}"] .jp-mlnb-col-metric`).first()
+    ).toHaveText('0.9611');
   });
 });
