@@ -211,6 +211,18 @@ class MlnbMagics(Magics):
     def _cmd_flush(self, rest: list[str]) -> None:
         tracking.flush()
 
+    def _cmd_pin(self, rest: list[str]) -> None:
+        """%mlnb pin PATH... [--note TEXT] [--write-notebook]: pin data (mlnb.data)."""
+        from mlnb.kernel._reads import magic_pin
+
+        magic_pin(self.tracker, rest)
+
+    def _cmd_data(self, rest: list[str]) -> None:
+        """%mlnb data status | reads: this notebook's pins and the files read so far."""
+        from mlnb.kernel._reads import magic_data
+
+        magic_data(self.tracker, rest)
+
     # -- cell magic -----------------------------------------------------------------------
     def _cell(self, line: str, cell: str) -> None:
         if line.strip() != "params":
