@@ -98,7 +98,9 @@ def exec_cmd(
       mlnb exec train.ipynb --help-params
 
     A failing cell stops the run; the output notebook shows the error at the top and at the
-    cell, and the exit code is 1 (2 for bad input such as an unknown parameter).
+    cell, and the exit code is 1 (2 for bad input such as an unknown parameter). Ctrl-C
+    interrupts the running cell like Jupyter's stop button (press again to kill the kernel);
+    the notebook is saved as far as it got and the exit code is 130.
     """
     from mlnb.cli import MlnbCommandError
 
@@ -170,4 +172,7 @@ def _exec(
         for line in lines[1:]:
             click.echo(line, err=True)
         sys.stdout.flush()
-        raise click.exceptions.Exit(1)
+        from mlnb.execute import ExecutionInterrupted
+
+        # 130: the shell's code for "stopped by Ctrl-C"
+        raise click.exceptions.Exit(130 if isinstance(result.error, ExecutionInterrupted) else 1)

@@ -17,6 +17,7 @@ __all__ = [
     "CellTimeoutError",
     "KernelDiedError",
     "KernelStartError",
+    "ExecutionInterrupted",
 ]
 
 
@@ -185,3 +186,21 @@ class KernelStartError(ExecutionError):
             f"Kernel {self.kernel_name!r} did not start: {self.reason}. "
             "Check `jupyter kernelspec list`, or raise --start-timeout."
         )
+
+
+class ExecutionInterrupted(ExecutionError):
+    """The user pressed Ctrl-C: the running cell was interrupted (or, on a second Ctrl-C, its
+    kernel killed), the notebook saved as far as it got, and the run marked ``killed``."""
+
+    status = "killed"
+    ename = "KeyboardInterrupt"
+
+    def __init__(self, started: bool = True, **where: Any) -> None:
+        self.started = started
+        super().__init__("interrupted", **where)
+
+    def __str__(self) -> str:
+        nb = f" of {self.notebook}" if self.notebook else ""
+        if not self.started:
+            return f"Execution{nb} did not start: interrupted (Ctrl-C) before its turn."
+        return f"Execution{nb} was interrupted (Ctrl-C) at {self.where()}"

@@ -22,9 +22,11 @@ from mlnb.execute._errors import (
     CellExecutionFailed,
     CellTimeoutError,
     ExecutionError,
+    ExecutionInterrupted,
     KernelDiedError,
     KernelStartError,
 )
+from mlnb.execute._interrupt import watch_sigint
 from mlnb.execute._kernel import DEFAULT_KERNEL, RUN_ENV_KEYS, Kernel, KernelPool, kernel_env, prepare_kernel
 from mlnb.execute._notebook import (
     add_error_markers,
@@ -310,6 +312,17 @@ def _cell_error(exc: BaseException, cell: Any, index: int, notebook: str) -> Exe
     raise exc
 
 
+_CELL_STATUS = {CellTimeoutError: "timeout", KernelDiedError: "died", ExecutionInterrupted: "interrupted"}
+
+
+def _one_line(error: ExecutionError) -> str:
+    if isinstance(error, ExecutionInterrupted):
+        return "KeyboardInterrupt (Ctrl-C)"
+    if isinstance(error, CellExecutionFailed):
+        return f"{error.ename}: {error.evalue}"
+    return f"{error.ename}: {str(error).splitlines()[-1]}"
+
+
 def _append_error_output(cell: Any, error: ExecutionError) -> None:
     """Timeouts and kernel deaths leave no error output: add one so the cell itself shows it."""
     from nbformat.notebooknode import from_dict
@@ -419,10 +432,9 @@ async def run_prepared(
 
     timings: list[CellTiming] = []
     error: ExecutionError | None = None
-    status = "finished"
     kernel: Kernel | None = None
     kill_kernel = False
-    interrupted: BaseException | None = None
+    reraise: BaseException | None = None
     code_cells = [
         i
         for i, c in enumerate(nb["cells"])
@@ -434,98 +446,115 @@ async def run_prepared(
     reporter.start(prep.display_name, total)
     node = nb
     current: tuple[int, Any] | None = None
-    try:
-        env = kernel_env(env_overrides, scrub=RUN_ENV_KEYS)
-        kernel = await _acquire_kernel(prep, pool, start_timeout, env)
-        drop = tuple(k for k in RUN_ENV_KEYS if k not in env_overrides)
-        ext_warning = await prepare_kernel(
-            kernel,
-            env=env_overrides if kernel.pooled else {},
-            drop=drop if kernel.pooled else (),
-            cwd=str(prep.cwd),
-            load_ext=track,
-            timeout=start_timeout,
+
+    def where(index: int, cell: Any) -> dict[str, Any]:
+        return dict(
+            cell_index=index,
+            cell_id=cell.get("id"),
+            execution_count=cell.get("execution_count"),
+            source_line=first_line(cell.get("source", ""), 80),
+            notebook=prep.display_name,
         )
-        if ext_warning:
-            warnings.append(ext_warning)
-            reporter.message(ext_warning)
 
-        from nbformat import NotebookNode, from_dict
-
-        node = nb if isinstance(nb, NotebookNode) else from_dict(nb)
-        prep.nb = node
-
-        def on_message(out: Any) -> None:
-            if out is not None and reporter.log_output:
-                reporter.output(out)
-            saver.maybe(node)
-
-        client = _make_client(node, kernel, timeout, on_message)
-        # language_info, as nbclient's execute() records it
-        info = await client.async_wait_for_reply(kernel.kc.kernel_info())
-        if info is not None and "language_info" in info.get("content", {}):
-            node.metadata["language_info"] = info["content"]["language_info"]
-
-        for number, index in enumerate(code_cells, start=1):
-            cell = node.cells[index]
-            current = (index, cell)
-            kernel.kc.cell_id = cell.get("id")
-            reporter.cell_start(number, total, cell)
-            t0 = time.perf_counter()
-            try:
-                await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
-            except Exception as exc:  # noqa: BLE001 - nbclient's cell errors, mapped below
-                duration = time.perf_counter() - t0
-                error = _cell_error(exc, cell, index, prep.display_name)
-                if isinstance(error, CellTimeoutError):
-                    error.timeout = float(timeout or 0)
-                if isinstance(error, CellExecutionFailed) and error.ename == "SystemExit" and error.evalue in ("", "0", "None"):
-                    # papermill's rule: sys.exit(0) stops the notebook without failing it
-                    timings.append(CellTiming(index, cell.get("id"), cell.get("execution_count"), duration, "ok"))
-                    reporter.cell_end(number, total, cell, "ok", duration)
-                    note = f"stopped at cell {index + 1} by SystemExit({error.evalue or ''}); later cells did not run"
-                    warnings.append(note)
-                    reporter.message(note)
-                    error = None
-                    break
-                cell_status = {CellTimeoutError: "timeout", KernelDiedError: "died"}.get(type(error), "error")
-                if not isinstance(error, CellExecutionFailed):
-                    _append_error_output(cell, error)
-                    kill_kernel = True
-                timings.append(CellTiming(index, cell.get("id"), cell.get("execution_count"), duration, cell_status))
-                reporter.cell_end(
-                    number, total, cell, cell_status, duration, f"{error.ename}: {str(error).splitlines()[-1]}"
-                    if not isinstance(error, CellExecutionFailed) else f"{error.ename}: {error.evalue}"
-                )
-                status = error.status
-                break
-            duration = time.perf_counter() - t0
-            current = None
-            timings.append(CellTiming(index, cell.get("id"), cell.get("execution_count"), duration, "ok"))
-            reporter.cell_end(number, total, cell, "ok", duration)
-            saver.maybe(node)
-        client.set_widgets_metadata()
-    except KernelStartError as e:
-        error = e
-        status = "failed"
-    except (asyncio.CancelledError, KeyboardInterrupt) as e:
-        interrupted = e
-        status = "killed"
-        kill_kernel = True
-        where: dict[str, Any] = {}
-        if current is not None:
-            index, cell = current
-            where = dict(
-                cell_index=index,
-                cell_id=cell.get("id"),
-                execution_count=cell.get("execution_count"),
-                source_line=first_line(cell.get("source", ""), 80),
+    with watch_sigint() as interrupt:
+        try:
+            env = kernel_env(env_overrides, scrub=RUN_ENV_KEYS)
+            kernel = await _acquire_kernel(prep, pool, start_timeout, env)
+            interrupt.kernel = kernel
+            drop = tuple(k for k in RUN_ENV_KEYS if k not in env_overrides)
+            ext_warning = await prepare_kernel(
+                kernel,
+                env=env_overrides if kernel.pooled else {},
+                drop=drop if kernel.pooled else (),
+                cwd=str(prep.cwd),
+                load_ext=track,
+                timeout=start_timeout,
             )
-        error = ExecutionError("interrupted", notebook=prep.display_name, **where)
-        error.ename = "KeyboardInterrupt"
-    finally:
-        if kernel is not None:
-            await _shutdown(kernel, now=kill_kernel)
+            if ext_warning:
+                warnings.append(ext_warning)
+                reporter.message(ext_warning)
+
+            from nbformat import NotebookNode, from_dict
+
+            node = nb if isinstance(nb, NotebookNode) else from_dict(nb)
+            prep.nb = node
+
+            def on_message(out: Any) -> None:
+                if out is not None and reporter.log_output:
+                    reporter.output(out)
+                saver.maybe(node)
+
+            client = _make_client(node, kernel, timeout, on_message)
+            # language_info, as nbclient's execute() records it
+            info = await client.async_wait_for_reply(kernel.kc.kernel_info())
+            if info is not None and "language_info" in info.get("content", {}):
+                node.metadata["language_info"] = info["content"]["language_info"]
+
+            for number, index in enumerate(code_cells, start=1):
+                cell = node.cells[index]
+                if interrupt.requested:  # Ctrl-C between two cells
+                    error = ExecutionInterrupted(**where(index, cell))
+                    break
+                current = (index, cell)
+                kernel.kc.cell_id = cell.get("id")
+                reporter.cell_start(number, total, cell)
+                t0 = time.perf_counter()
+                try:
+                    await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                except Exception as exc:  # noqa: BLE001 - nbclient's cell errors, mapped below
+                    duration = time.perf_counter() - t0
+                    error = _cell_error(exc, cell, index, prep.display_name)
+                    if isinstance(error, CellTimeoutError):
+                        error.timeout = float(timeout or 0)
+                    if interrupt.requested:
+                        # KeyboardInterrupt in the cell, or the kernel we killed on a 2nd Ctrl-C
+                        kill_kernel = not isinstance(error, CellExecutionFailed)
+                        error = ExecutionInterrupted(**where(index, cell))
+                    elif (
+                        isinstance(error, CellExecutionFailed)
+                        and error.ename == "SystemExit"
+                        and error.evalue in ("", "0", "None")
+                    ):
+                        # papermill's rule: sys.exit(0) stops the notebook without failing it
+                        timings.append(CellTiming(index, cell.get("id"), cell.get("execution_count"), duration, "ok"))
+                        reporter.cell_end(number, total, cell, "ok", duration)
+                        note = f"stopped at cell {index + 1} by SystemExit({error.evalue}); later cells did not run"
+                        warnings.append(note)
+                        reporter.message(note)
+                        error = None
+                        break
+                    elif not isinstance(error, CellExecutionFailed):
+                        kill_kernel = True  # timed out (still busy) or dead
+                    if not any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                        _append_error_output(cell, error)
+                    cell_status = _CELL_STATUS.get(type(error), "error")
+                    timings.append(CellTiming(index, cell.get("id"), cell.get("execution_count"), duration, cell_status))
+                    reporter.cell_end(number, total, cell, cell_status, duration, _one_line(error))
+                    break
+                duration = time.perf_counter() - t0
+                current = None
+                timings.append(CellTiming(index, cell.get("id"), cell.get("execution_count"), duration, "ok"))
+                reporter.cell_end(number, total, cell, "ok", duration)
+                saver.maybe(node)
+            client.set_widgets_metadata()
+        except KernelStartError as e:
+            error = e
+        except (asyncio.CancelledError, KeyboardInterrupt) as e:
+            kill_kernel = True
+            error = ExecutionInterrupted(
+                started=kernel is not None, **(where(*current) if current else {"notebook": prep.display_name})
+            )
+            if not interrupt.cancelled_by_us:
+                reraise = e  # someone else cancelled us: clean up, then let it through
+            else:
+                task = asyncio.current_task()
+                if task is not None and hasattr(task, "uncancel"):
+                    task.uncancel()
+        finally:
+            interrupt.stopped = True
+            if kernel is not None:
+                await _shutdown(kernel, now=kill_kernel)
+    status = error.status if error is not None else "finished"
 
     duration = time.monotonic() - t_start
     ended_at = _now_iso()
@@ -564,8 +593,8 @@ async def run_prepared(
         notebook=node,
         saves=saver.count,
     )
-    if interrupted is not None:
-        raise interrupted
+    if reraise is not None:
+        raise reraise
     return result
 
 
@@ -737,21 +766,39 @@ async def execute_notebooks_async(
     if not prepared:
         return []
     sem = asyncio.Semaphore(jobs)
-    async with KernelPool(size=min(jobs, len(prepared)), kernel_name=kernel_name, start_timeout=start_timeout) as pool:
+    size = min(jobs, len(prepared))
+    with watch_sigint(kill_kernels=False) as batch:
+        async with KernelPool(size=size, kernel_name=kernel_name, start_timeout=start_timeout) as pool:
 
-        async def one(prep: Prepared, spec: dict[str, Any]) -> ExecutionResult:
-            async with sem:
-                progress = spec.pop("progress", None)
-                log_output = spec.pop("log_output", False)
-                return await run_prepared(
-                    prep,
-                    pool=pool,
-                    start_timeout=start_timeout,
-                    reporter=make_reporter(progress, log_output),
-                    **spec,
-                )
+            async def one(prep: Prepared, spec: dict[str, Any]) -> ExecutionResult:
+                async with sem:
+                    if batch.requested:  # Ctrl-C: what has not started does not start
+                        return _not_started(prep)
+                    progress = spec.pop("progress", None)
+                    log_output = spec.pop("log_output", False)
+                    return await run_prepared(
+                        prep,
+                        pool=pool,
+                        start_timeout=start_timeout,
+                        reporter=make_reporter(progress, log_output),
+                        **spec,
+                    )
 
-        return list(await asyncio.gather(*(one(p, s) for p, s in zip(prepared, specs))))
+            return list(await asyncio.gather(*(one(p, s) for p, s in zip(prepared, specs))))
+
+
+def _not_started(prep: Prepared) -> ExecutionResult:
+    return ExecutionResult(
+        input_path=str(prep.input_path),
+        output_path=None,
+        run_id=None,
+        status="killed",
+        duration=0.0,
+        error=ExecutionInterrupted(started=False, notebook=prep.display_name),
+        parameters=prep.injected,
+        warnings=list(prep.warnings),
+        notebook=prep.nb,
+    )
 
 
 def execute_notebooks(

@@ -226,6 +226,37 @@ def test_failing_cell_in_a_real_subprocess(project_dir, make_nb):
     assert out.metadata.mlnb.status == "failed" and out.metadata.mlnb.error.ename == "ZeroDivisionError"
 
 
+def test_ctrl_c_interrupts_the_running_cell_like_the_stop_button(project_dir, make_nb):
+    import signal
+
+    make_nb("loop.ipynb", ["print('started')", "import time\nwhile True:\n    time.sleep(0.05)", "print('never')"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlnb.cli", "exec", "loop.ipynb", "-o", "loop.out.ipynb", "--progress", "lines"],
+        cwd=project_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        seen = []
+        for line in proc.stderr:  # wait for the first cell to finish, then press Ctrl-C
+            seen.append(line)
+            if line.startswith("cell 1/3 ok"):
+                proc.send_signal(signal.SIGINT)
+                break
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, "".join(seen) + err
+    assert "cell 2/3 interrupted" in err and "was interrupted (Ctrl-C) at cell 2" in err
+    nb = read(project_dir / "loop.out.ipynb")
+    assert nb.metadata.mlnb.status == "killed"
+    looping = next(c for c in nb.cells if c.source.startswith("import time"))
+    assert text_of(looping).startswith("KeyboardInterrupt")  # interrupted, not killed: a traceback
+    run_id = out.split("Run: ")[1].split()[0]
+    store = open_store()
+    store.flush()
+    assert store.get_run(run_id).status == "killed"
+
+
 def test_throttled_saving_streaming_and_cell_ids_in_the_kernel(project_dir, make_nb, monkeypatch):
     writes = []
     real_write = runner_mod.write_notebook
