@@ -97,6 +97,36 @@ test.describe('Experiments sidebar with 2 runs per page', () => {
   });
 });
 
+test.describe('Experiments sidebar refreshing every second', () => {
+  test.use({
+    mockSettings: { ...galata.DEFAULT_SETTINGS, 'mlnb:plugin': { refreshInterval: 1 } }
+  });
+
+  test('polls while visible and stands by while hidden', async ({ page }) => {
+    let requests = 0;
+    page.on('request', request => {
+      if (/\/mlnb\/api\/runs(\?|$)/.test(request.url())) {
+        requests++;
+      }
+    });
+    await openExperiments(page);
+    const shown = requests;
+    await expect.poll(() => requests, { timeout: 10000 }).toBeGreaterThanOrEqual(shown + 2);
+
+    // Switch the left area to the file browser: the Experiments panel is hidden.
+    await page.sidebar.openTab('filebrowser');
+    await expect(page.locator(SIDEBAR)).toBeHidden();
+    const hidden = requests;
+    // A measurement window (3 poll intervals), not a synchronisation.
+    await page.waitForTimeout(3000);
+    expect(requests).toEqual(hidden);
+
+    // Shown again: refreshes at once, then keeps polling.
+    await openExperiments(page);
+    await expect.poll(() => requests, { timeout: 10000 }).toBeGreaterThanOrEqual(hidden + 2);
+  });
+});
+
 test.describe('Experiments sidebar', () => {
   test('lists the seeded runs with metric columns', async ({ page }) => {
     const sidebar = await openExperiments(page);
