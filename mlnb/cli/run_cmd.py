@@ -126,6 +126,8 @@ def run_cmd(stages: tuple[str, ...], jobs: int, force: bool, dry_run: bool, no_r
     except KeyboardInterrupt:
         if fmt == "jsonl":
             emit({"event": "pipeline-end", "status": "killed"})
+        result = None
+    if result is None or result.status == "killed":
         click.secho("Interrupted: the kernels were stopped; finished stages are recorded in mlnb.lock. "
                     "Run `mlnb run` again to continue.", fg="yellow", err=True)
         raise click.exceptions.Exit(130)

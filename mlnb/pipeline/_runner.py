@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from mlnb.errors import UsageError
+from mlnb.errors import MlnbError, UsageError
 from mlnb.pipeline._dag import Dag
 from mlnb.pipeline._errors import PipelineBusyError
 from mlnb.pipeline._lockfile import read_lock, update_lock
@@ -368,7 +368,7 @@ class _PipelineRun:
             try:
                 await asyncio.to_thread(self.cache.save, state.fingerprint,
                                         {"outs": outs, "metrics": metrics, "run_id": out.get("run_id")})
-            except OSError as e:
+            except (OSError, MlnbError) as e:
                 self.emit({"event": "message", "stage": name, "text": f"could not save to the run cache: {e}"})
         changed = _outs_changed(prev_outs, outs)
         self.results[name] = StageResult(name, "ran", reasons, run_id=out.get("run_id"), duration=duration,
@@ -384,7 +384,7 @@ class _PipelineRun:
     def _restore(self, stage: Stage, state: StageState, entry: dict[str, Any]) -> bool:
         try:
             self.cache.restore(entry)
-        except OSError:
+        except (OSError, MlnbError):  # a missing or corrupt object: execute instead
             return False
         outs, metrics, missing = self._digests(stage)
         want = {**(entry.get("outs") or {}), **(entry.get("metrics") or {})}
@@ -418,7 +418,9 @@ class _PipelineRun:
             for n in self.names:
                 if n not in self.results:
                     self.results[n] = StageResult(n, "killed" if status == "killed" else "not-run")
-            if status != "killed" and any(r.action in ("failed", "killed") for r in self.results.values()):
+            if status != "killed" and any(r.action == "killed" for r in self.results.values()):
+                status = "killed"  # Ctrl-C interrupted the running stages (mlnb.execute's handler)
+            elif status != "killed" and any(r.action == "failed" for r in self.results.values()):
                 status = "failed"
             with contextlib.suppress(Exception):
                 await self.executor.close()
