@@ -33,6 +33,9 @@ COMMANDS: dict[str, str] = {
     "sync": "mlnb.cli.sync_cmd:sync_cmd",
     "git": "mlnb.cli.git_cmd:git_cmd",
     "data": "mlnb.cli.data_cmd:data",
+    "run": "mlnb.cli.run_cmd:run_cmd",
+    "status": "mlnb.cli.status_cmd:status_cmd",
+    "dag": "mlnb.cli.dag_cmd:dag_cmd",
 }
 
 #: command name -> one-line help shown by ``mlnb --help`` (so listing imports no command module).
@@ -45,6 +48,9 @@ SHORT_HELP: dict[str, str] = {
     "sync": "Pair notebooks with .py files and keep both in sync.",
     "git": "Install mlnb as git's diff and merge driver for notebooks.",
     "data": "Pin data versions, check, restore and share them (push/pull/gc/verify).",
+    "run": "Run the stale stages of the mlnb.yaml pipeline in dependency order.",
+    "status": "Show which pipeline stages are stale, and why.",
+    "dag": "Print the pipeline's stage graph (text, dot or json).",
 }
 
 
