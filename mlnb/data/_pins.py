@@ -108,6 +108,16 @@ def _atomic_write(path: Path, text: str) -> None:
             tmp.unlink()
 
 
+def _leading_comments(text: str) -> str:
+    """The comment lines at the top of a file (kept when the rest is rewritten)."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        if not line.startswith("#"):
+            break
+        out.append(line if line.endswith("\n") else line + "\n")
+    return "".join(out)
+
+
 # -- mlnb.lock -------------------------------------------------------------------------------
 
 def _load_lock_text(text: str, where: str) -> dict[str, Any]:
@@ -165,8 +175,9 @@ def update_lock_pins(project: Project, change: Callable[[dict[str, Pin]], None])
             doc["data"] = {p: pins[p].to_record() for p in sorted(pins)}
         else:
             doc.pop("data", None)
-        _atomic_write(path, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True,
-                                           default_flow_style=False))
+        header = _leading_comments(text)
+        _atomic_write(path, header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True,
+                                                    default_flow_style=False))
         return pins
 
 

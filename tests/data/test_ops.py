@@ -150,12 +150,26 @@ def test_notebook_pins_live_in_metadata(proj: Project) -> None:
 
 
 def test_lock_file_keeps_other_sections(proj: Project) -> None:
-    (proj.root / "mlnb.lock").write_text("stages:\n  train:\n    deps: {a: 1}\n")
+    (proj.root / "mlnb.lock").write_text("# header kept\nstages:\n  train:\n    deps: {a: 1}\n")
     _write(proj.root / "x.csv", "x")
     pin(["x.csv"], project=proj)
     doc = yaml.safe_load((proj.root / "mlnb.lock").read_text())
     assert doc["stages"] == {"train": {"deps": {"a": 1}}}
     assert "x.csv" in doc["data"]
+    assert (proj.root / "mlnb.lock").read_text().startswith("# header kept\n")
+
+
+def test_lock_file_shared_with_the_pipeline_writer(proj: Project) -> None:
+    """The pipeline writes its section with its own helper under the same flock file."""
+    lockfile = pytest.importorskip("mlnb.pipeline._lockfile")
+    _write(proj.root / "x.csv", "x")
+    pin(["x.csv"], project=proj)
+    lockfile.update_lock(proj, "stages", lambda section: {"train": {"out": "y"}})
+    assert set(read_lock_pins(proj)) == {"x.csv"}
+    _write(proj.root / "z.csv", "z")
+    pin(["z.csv"], project=proj)
+    assert lockfile.read_lock(proj)["stages"] == {"train": {"out": "y"}}
+    assert set(read_lock_pins(proj)) == {"x.csv", "z.csv"}
 
 
 def test_paths_leaving_the_root_are_refused(proj: Project, tmp_path: Path) -> None:
