@@ -62,12 +62,14 @@ unset MLNB_STORE_URL MLNB_RUN_ID MLNB_PARENT_RUN_ID MLNB_NOTEBOOK || true
 mkdir -p "$WORK/labextensions"
 ln -s "$REPO/mlnb/labextension" "$WORK/labextensions/mlnb"
 export MLNB_UI_LABEXTENSIONS="$WORK/labextensions"
-# Keep Jupyter's per-user state (workspaces, settings, runtime files) out of $HOME.
+# Keep Jupyter's per-user state (config, kernelspecs, workspaces, settings) out of $HOME:
+# the kernel is the environment's python3, whatever the user has installed.
 export JUPYTER_CONFIG_DIR="$WORK/jupyter-config"
+export JUPYTER_DATA_DIR="$WORK/jupyter-data"
 export JUPYTER_RUNTIME_DIR="$WORK/jupyter-runtime"
 export JUPYTERLAB_SETTINGS_DIR="$WORK/lab-settings"
 export JUPYTERLAB_WORKSPACES_DIR="$WORK/lab-workspaces"
-mkdir -p "$JUPYTER_CONFIG_DIR" "$JUPYTER_RUNTIME_DIR"
+mkdir -p "$JUPYTER_CONFIG_DIR" "$JUPYTER_DATA_DIR" "$JUPYTER_RUNTIME_DIR"
 
 echo "ui-tests: seeding $MLNB_UI_ROOT"
 "$PYTHON" "$HERE/seed_project.py" "$MLNB_UI_ROOT"
