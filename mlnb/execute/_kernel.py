@@ -277,6 +277,7 @@ class KernelPool:
         kernel_name: str = DEFAULT_KERNEL,
         start_timeout: float = 60,
         cwd: str | None = None,
+        limit: int | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("KernelPool size must be at least 1")
@@ -284,8 +285,10 @@ class KernelPool:
         self.kernel_name = kernel_name
         self.start_timeout = start_timeout
         self.cwd = cwd
+        self.limit = limit  # start at most this many kernels in all (None: no limit)
         self._pending: deque[asyncio.Task[Kernel]] = deque()
         self._closed = False
+        self._scheduled = 0
         self.started = 0  # kernels started by this pool (for tests and stats)
 
     async def __aenter__(self) -> KernelPool:
@@ -299,7 +302,8 @@ class KernelPool:
         """Start kernels until ``size`` are ready or starting."""
         if self._closed:
             raise RuntimeError("KernelPool is closed")
-        while len(self._pending) < self.size:
+        while len(self._pending) < self.size and (self.limit is None or self._scheduled < self.limit):
+            self._scheduled += 1
             self._pending.append(asyncio.ensure_future(self._start_one()))
 
     async def _start_one(self) -> Kernel:
@@ -315,6 +319,8 @@ class KernelPool:
             return await start_kernel(kernel_name, start_timeout=start_timeout or self.start_timeout)
         for _attempt in range(3):
             if not self._pending:
+                if self.limit is not None:
+                    self.limit += 1  # more demand than announced: start one anyway
                 self.fill()
             task = self._pending.popleft()
             self.fill()

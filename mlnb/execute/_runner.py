@@ -183,6 +183,11 @@ def prepare(
             )
         if out.is_dir():
             raise UsageError(f"The output path {os.fspath(output_path)!r} is a directory; give a file name.")
+        parent = out.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise UsageError(f"Cannot write the output notebook {os.fspath(output_path)!r}: {parent} is not writable.")
     work = Path(os.path.abspath(cwd)) if cwd is not None else src.parent
     if not work.is_dir():
         raise UsageError(f"Working directory {os.fspath(work)!r} does not exist.")
@@ -237,11 +242,16 @@ class Saver:
         self._write = write
         self.interval = interval
         self.count = 0
+        self.failed: OSError | None = None
         self._last = time.monotonic()
 
     def maybe(self, nb: Any) -> None:
         if self._write is not None and time.monotonic() - self._last >= self.interval:
-            self.save(nb)
+            try:
+                self.save(nb)
+            except OSError as e:  # a full disk must not stop the run: try again at the end
+                self.failed = e
+                self._last = time.monotonic()
 
     def save(self, nb: Any) -> None:
         if self._write is None:
@@ -539,6 +549,13 @@ async def run_prepared(
             client.set_widgets_metadata()
         except KernelStartError as e:
             error = e
+        except Exception as e:  # noqa: BLE001 - a bug or an nbclient surprise: record, then raise
+            kill_kernel = True
+            error = ExecutionError(
+                f"{type(e).__name__}: {e}", **(where(*current) if current else {"notebook": prep.display_name})
+            )
+            error.ename = type(e).__name__
+            reraise = e
         except (asyncio.CancelledError, KeyboardInterrupt) as e:
             kill_kernel = True
             error = ExecutionInterrupted(
@@ -565,7 +582,10 @@ async def run_prepared(
         node["metadata"]["papermill"].update(end_time=ended_at, duration=duration, exception=error is not None)
     if error is not None and error_markers:
         add_error_markers(node, error)
-    saver.save(node)
+    try:
+        saver.save(node)
+    except OSError as e:
+        reraise = reraise or UsageError(f"Cannot write the executed notebook to {save_path}: {e}")
     if run is not None:
         try:
             source = save_path
@@ -751,6 +771,15 @@ async def execute_notebooks_async(
         specs.append(spec)
     if jobs < 1:
         raise UsageError("jobs must be at least 1.")
+    for spec in specs:
+        unknown = sorted(set(spec) - _JOB_KEYS)
+        if unknown:
+            raise UsageError(
+                f"Unknown execute_notebooks argument(s) {', '.join(map(repr, unknown))}; "
+                f"use {', '.join(sorted(_JOB_KEYS))}."
+            )
+        if "input_path" not in spec:
+            raise UsageError("Every notebook mapping needs an 'input_path'.")
     prepared = []
     for spec in specs:
         prepared.append(
@@ -768,7 +797,9 @@ async def execute_notebooks_async(
     sem = asyncio.Semaphore(jobs)
     size = min(jobs, len(prepared))
     with watch_sigint(kill_kernels=False) as batch:
-        async with KernelPool(size=size, kernel_name=kernel_name, start_timeout=start_timeout) as pool:
+        async with KernelPool(
+            size=size, kernel_name=kernel_name, start_timeout=start_timeout, limit=len(prepared)
+        ) as pool:
 
             async def one(prep: Prepared, spec: dict[str, Any]) -> ExecutionResult:
                 async with sem:
@@ -779,12 +810,19 @@ async def execute_notebooks_async(
                     return await run_prepared(
                         prep,
                         pool=pool,
-                        start_timeout=start_timeout,
+                        start_timeout=spec.pop("start_timeout", start_timeout),
                         reporter=make_reporter(progress, log_output),
                         **spec,
                     )
 
             return list(await asyncio.gather(*(one(p, s) for p, s in zip(prepared, specs))))
+
+
+_JOB_KEYS = {
+    "input_path", "output_path", "parameters", "params_file", "cwd", "kernel_name", "timeout",
+    "start_timeout", "log_output", "track", "progress", "parent_run_id", "save_interval",
+    "run_name", "tags",
+}
 
 
 def _not_started(prep: Prepared) -> ExecutionResult:

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import mlnb.execute._runner as runner_mod
+from mlnb.errors import UsageError
 from mlnb.cli.exec_cmd import exec_cmd
 from mlnb.execute import (
     CellExecutionFailed,
@@ -100,6 +101,8 @@ def test_bad_parameters_fail_before_any_kernel_starts(project_dir, make_nb, no_k
     assert "Valid parameters" in msg and "name" in msg
     with pytest.raises(ParameterError):
         execute_notebooks([nb, {"input_path": nb, "parameters": {"nope": 1}}])
+    with pytest.raises(UsageError, match="Unknown execute_notebooks argument.*'paramters'"):
+        execute_notebooks([{"input_path": nb, "paramters": {"lr": 1}}])
     assert open_store().count_runs() == 0  # no run recorded for input that never ran
 
 
@@ -355,10 +358,22 @@ def test_execute_notebooks_on_a_kernel_pool(project_dir, make_nb, monkeypatch):
     a = make_nb("sub/a.ipynb", ["import os, helper\nprint(os.getcwd(), helper.VALUE)", "pid = os.getpid()\npid"], "k = 1\n")
     b = make_nb("b.ipynb", ["import os\nprint(k)", "import sys\nsys.exit(0)", "print('not reached')"])
     c = make_nb("c.ipynb", ["import os\nos.getpid()", "raise KeyError('boom')"])
+    import mlnb.execute._kernel as kernel_mod
+
+    pools = []
+    real_pool = kernel_mod.KernelPool
+
+    class CountingPool(real_pool):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            pools.append(self)
+
+    monkeypatch.setattr(runner_mod, "KernelPool", CountingPool)
     results = execute_notebooks(
         [{"input_path": a, "parameters": {"k": 5}}, {"input_path": b, "parameters": {"k": "injected"}}, c],
         jobs=2,
     )
+    assert pools[0].started == 3  # one warm kernel per notebook, none wasted at the end
     ra, rb, rc = results
     assert ra.ok and ra.parameters == {"k": 5}
     assert text_of(ra.notebook.cells[2]) == f"{project_dir / 'sub'} local import works\n"
@@ -393,6 +408,9 @@ def test_a_run_started_inside_a_user_run_is_its_child_and_leaves_it_open(project
     store.flush()
     child = store.get_run(result.run_id)
     assert child.parent_id == outer.id and child.status == "finished"
+    # no output path: the executed notebook is kept with the run only
+    assert result.output_path == str(project_dir / ".mlnb" / "artifacts" / result.run_id / "child.ipynb")
+    assert read(result.output_path).cells[0].outputs == [] and read(result.output_path).cells[0].execution_count == 1
     assert store.get_run(outer.id).status == "finished"
 
 
