@@ -35,7 +35,7 @@ __all__ = [
 IGNORED_NAMES = frozenset({".git", ".mlnb", ".ipynb_checkpoints", "__pycache__", ".DS_Store"})
 
 _MANIFEST_HEADER = b"mlnb-manifest 1\n"
-_BIG = 8 << 20  # files from 8 MiB up: memory-mapped, hashed with all cores
+_BIG = 8 << 20  # files from 8 MiB up: hashed with all cores
 _BATCH = 64  # small files per thread-pool task
 
 
@@ -74,21 +74,21 @@ def hash_bytes(data: bytes) -> str:
 
 
 def hash_file(path: str | os.PathLike[str], size: int | None = None) -> str:
-    """BLAKE3 hex of one file's content (multi-threaded and memory-mapped for big files)."""
+    """BLAKE3 hex of one file's content (multi-threaded for big files)."""
     from blake3 import blake3
 
     if size is None:
         size = os.stat(path).st_size
-    if size >= _BIG:
-        h = blake3(max_threads=blake3.AUTO)
-        h.update_mmap(os.fspath(path))
-        return h.hexdigest()
     with open(path, "rb", buffering=0) as f:
         if size <= (1 << 20):
             return blake3(f.read()).hexdigest()
-        h = blake3()
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
+        # Big files: 16 MiB reads into one buffer, hashed with all cores (measured faster
+        # than update_mmap here: no page-fault storm).
+        h = blake3(max_threads=blake3.AUTO) if size >= _BIG else blake3()
+        buf = bytearray(16 << 20 if size >= _BIG else 1 << 20)
+        view = memoryview(buf)
+        while n := f.readinto(buf):
+            h.update(view[:n])
         return h.hexdigest()
 
 

@@ -32,7 +32,7 @@ def test_file_digest_is_blake3(project_dir: Path) -> None:
     assert d == PathDigest(blake3(b"hello world").hexdigest(), 11, 1, "file")
 
 
-def test_big_file_uses_mmap_and_matches(tmp_path: Path) -> None:
+def test_big_file_multithreaded_hash_matches(tmp_path: Path) -> None:
     data = os.urandom(9 << 20)
     f = _write(tmp_path / "big.bin", data)
     assert hash_path(f, use_cache=False).hash == blake3(data).hexdigest()
