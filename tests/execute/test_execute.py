@@ -150,7 +150,12 @@ def test_saver_throttles_with_a_clock(monkeypatch):
 # -- real kernels -------------------------------------------------------------------------------
 
 
-def test_cli_runs_a_tracked_notebook_with_parameters(project_dir, make_nb):
+def test_cli_runs_a_tracked_notebook_with_parameters(project_dir, make_nb, monkeypatch, tmp_path):
+    from mlnb.cli import cli
+
+    # through the real command group, from elsewhere, with the project given by --project
+    monkeypatch.delenv("MLNB_PROJECT")
+    monkeypatch.chdir(tmp_path)
     make_nb(
         "train.ipynb",
         [
@@ -162,8 +167,9 @@ def test_cli_runs_a_tracked_notebook_with_parameters(project_dir, make_nb):
         PARAMS,
     )
     r = CliRunner().invoke(
-        exec_cmd,
-        ["train.ipynb", "-p", "lr", "1", "-p", "epochs", "7", "-p", "name", "2024", "-o", "out/train.out.ipynb", "--progress", "lines"],
+        cli,
+        ["-P", str(project_dir), "exec", str(project_dir / "train.ipynb"), "-p", "lr", "1", "-p", "epochs", "7",
+         "-p", "name", "2024", "-o", str(project_dir / "out/train.out.ipynb"), "--progress", "lines"],
     )
     assert r.exit_code == 0, r.output
     run_id = r.output.split("Run: ")[1].split()[0]
