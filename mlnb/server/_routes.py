@@ -5,7 +5,7 @@ from __future__ import annotations
 from jupyter_server.utils import url_path_join
 from tornado.web import RequestHandler
 
-from . import runs
+from . import pipeline, runs
 
 API_PREFIX = "mlnb/api"
 
@@ -18,6 +18,10 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"compare", runs.CompareHandler),
     (r"cells", runs.CellsHandler),
     (r"status", runs.StatusHandler),
+    (r"pipeline", pipeline.PipelineHandler),
+    (r"pipeline/runs", pipeline.PipelineRunsHandler),
+    (r"pipeline/runs/(?P<job_id>[^/]+)", pipeline.PipelineRunHandler),
+    (r"pipeline/runs/(?P<job_id>[^/]+)/cancel", pipeline.PipelineCancelHandler),
 ]
 
 
