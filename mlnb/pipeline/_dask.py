@@ -63,32 +63,44 @@ def run_stage_remote(project_root: str, kwargs: dict[str, Any], cancel_event: st
 
 
 class DaskExecutor:
-    def __init__(self, client: Any, log_output: bool) -> None:
-        self.client = client
+    """Connects to the scheduler when the first stage needs executing (a no-op run never does)."""
+
+    def __init__(self, address: str, log_output: bool = False) -> None:
+        self.address = address
         self.log_output = log_output
+        self.client: Any = None
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def connect(cls, address: str, log_output: bool = False) -> DaskExecutor:
         try:
-            from distributed import Client
+            import distributed  # noqa: F401
         except ImportError:
             raise PipelineError(
                 "--executor dask needs Dask distributed: pip install 'mlnb[dask]'."
             ) from None
-        try:
-            client = await Client(address, asynchronous=True, timeout=30)
-        except (OSError, asyncio.TimeoutError) as e:
-            raise PipelineError(f"Cannot reach the Dask scheduler at {address}: {e}.") from None
-        return cls(client, log_output)
+        return cls(address, log_output)
+
+    async def _client(self) -> Any:
+        async with self._lock:
+            if self.client is None:
+                from distributed import Client
+
+                try:
+                    self.client = await Client(self.address, asynchronous=True, timeout=30)
+                except (OSError, asyncio.TimeoutError) as e:
+                    raise PipelineError(f"Cannot reach the Dask scheduler at {self.address}: {e}.") from None
+            return self.client
 
     async def execute(self, run: _PipelineRun, stage: Stage, state: StageState, parent_id: str | None,
                       emit: Emit) -> dict[str, Any]:
         from distributed import Event
 
+        client = await self._client()
         kwargs = run.execute_kwargs(stage, state, parent_id)
         token = uuid.uuid4().hex[:12]
         event_name = f"mlnb-cancel-{token}"
-        future = self.client.submit(
+        future = client.submit(
             run_stage_remote, str(run.project.root), kwargs, event_name,
             key=f"mlnb-stage-{stage.name}-{token}", pure=False,
             resources=stage.resources or None,
@@ -98,11 +110,12 @@ class DaskExecutor:
             return await future
         except asyncio.CancelledError:
             try:
-                await asyncio.shield(Event(event_name, client=self.client).set())
+                await asyncio.shield(Event(event_name, client=client).set())
                 await asyncio.shield(asyncio.wait_for(future, timeout=60))
             except BaseException:  # noqa: BLE001 - best effort; the run is being torn down
                 pass
             raise
 
     async def close(self) -> None:
-        await self.client.close()
+        if self.client is not None:
+            await self.client.close()

@@ -350,7 +350,7 @@ class _PipelineRun:
                 self.results[name] = StageResult(name, "killed", reasons, duration=time.monotonic() - t0)
                 self.emit({"event": "stage-killed", "stage": name})
                 raise
-            except UsageError as e:
+            except MlnbError as e:  # bad input, an unreachable cluster...
                 self._fail(name, reasons, str(e), None)
                 return
         duration = out.get("duration") or (time.monotonic() - t0)
