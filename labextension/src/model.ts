@@ -245,7 +245,7 @@ export class RunsModel implements IDisposable {
         }
         if (error instanceof APIError && error.status === 400 && this._filter) {
           this._filterError = error.message;
-        } else {
+        } else if (this._view.kind === 'list') {
           this._error = messageOf(error);
         }
       }
