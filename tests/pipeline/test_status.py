@@ -260,13 +260,17 @@ def test_malformed_yaml_via_cli_names_the_line(proj):
 
 
 def test_status_is_fast_and_imports_nothing_heavy(pipe):
-    """A clean pipeline's `mlnb status` in a fresh interpreter: < 0.5 s, no nbformat/nbclient/dask."""
+    """A clean pipeline's `mlnb status` in a fresh interpreter: < 0.5 s, no nbformat/nbclient/dask.
+
+    CPU time, not wall time: the 2-core CI machines run other tests at once (load ~10), which
+    makes even `python -c pass` take most of a second of wall time there. The benchmark reports
+    wall time on a quiet machine."""
     run_all(pipe)
     code = (
-        "import sys, time; t = time.perf_counter()\n"
+        "import sys, time; t = time.process_time()\n"
         "from mlnb.cli import main\n"
         "try:\n    main(['status'])\nexcept SystemExit:\n    pass\n"
-        "dt = time.perf_counter() - t\n"
+        "dt = time.process_time() - t\n"
         "heavy = [m for m in ('nbformat', 'nbclient', 'dask', 'distributed', 'jupyter_client') if m in sys.modules]\n"
         "print('RESULT', dt, heavy)\n"
     )
