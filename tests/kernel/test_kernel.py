@@ -151,6 +151,7 @@ def test_rerun_cell_keeps_history_and_badges_show_last(project_dir, monkeypatch)
         execute("import mlnb; mlnb.flush()", "c-flush")
     finally:
         kc.stop_channels()
+        km.shutdown_wait_time = 120  # a loaded CI machine must not turn a clean exit into a kill
         km.shutdown_kernel(now=False)
     store = open_store()
     run = only_run()
