@@ -451,14 +451,41 @@ def test_papermill_engine(project_dir, make_nb):
         papermill.execute_notebook(str(path), None, parameters={"bogus": 1}, engine_name="mlnb", progress_bar=False)
 
 
-def test_pyproject_declares_the_papermill_entry_point():
+def test_papermill_cli_finds_the_engine_by_its_entry_point(project_dir, make_nb, tmp_path):
+    # what `pip install` will create: a dist-info whose entry point is the one pyproject declares
+    site = tmp_path / "site"
+    info = site / "mlnb_entry_point_probe-0.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mlnb-entry-point-probe\nVersion: 0.0\n")
+    (info / "entry_points.txt").write_text(f"[papermill.engine]\nmlnb = {_declared_engine()}\n")
+    make_nb("pm.ipynb", ["print(lr * 2, epochs)"], PARAMS)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "papermill", "--engine", "mlnb", "pm.ipynb", "pm.out.ipynb", "-p", "lr", "0.5",
+         "-p", "epochs", "4", "--no-progress-bar"],
+        cwd=project_dir, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = read(project_dir / "pm.out.ipynb")
+    assert text_of(out.cells[2]) == "1.0 4\n"
+    store = open_store()
+    store.flush()
+    run = store.get_run(out.metadata.mlnb.run_id)
+    assert run.status == "finished" and run.params == {"lr": 0.5, "epochs": 4, "name": "base"}
+
+
+def _declared_engine() -> str:
     try:
         import tomllib
     except ModuleNotFoundError:  # pragma: no cover
         import tomli as tomllib
     root = Path(__file__).resolve().parents[2]
     data = tomllib.loads((root / "pyproject.toml").read_text())
-    ep = data["project"]["entry-points"]["papermill.engine"]["mlnb"]
+    return data["project"]["entry-points"]["papermill.engine"]["mlnb"]
+
+
+def test_pyproject_declares_the_papermill_entry_point():
+    ep = _declared_engine()
     module, _, attr = ep.partition(":")
     import importlib
 
