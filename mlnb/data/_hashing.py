@@ -230,6 +230,7 @@ def hash_path(
     project: Project | None = None,
     use_cache: bool = True,
     _cache: StatCache | None = None,
+    _save: bool = True,
 ) -> PathDigest:
     """The :class:`PathDigest` of a file or folder.
 
@@ -261,7 +262,7 @@ def hash_path(
     if stat_mod.S_ISDIR(st.st_mode):
         files = _walk(abspath, root_guard)
         key_prefix = cache.key(abspath) if cache is not None else ""
-        return _digest_files(files, cache, key_prefix)
+        return _digest_files(files, cache, key_prefix, _save)
     if not stat_mod.S_ISREG(st.st_mode):
         raise DataError(f"{path} is neither a file nor a folder.", path=os.fspath(path))
     f = _FileStat("", abspath, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
@@ -274,7 +275,7 @@ def hash_path(
     if h is None:
         t0 = cache.fs_now()
         h = _hash_one(f)
-        if _unchanged(f):
+        if _save and _unchanged(f):
             cache.save([(key, f, h)], t0)
     return PathDigest(h, f.size, 1, "file")
 
@@ -288,7 +289,8 @@ def _unchanged(f: _FileStat) -> bool:
     return (st.st_size, st.st_mtime_ns, st.st_ino) == (f.size, f.mtime_ns, f.inode)
 
 
-def _digest_files(files: list[_FileStat], cache: StatCache | None, key_prefix: str) -> PathDigest:
+def _digest_files(files: list[_FileStat], cache: StatCache | None, key_prefix: str,
+                  save: bool = True) -> PathDigest:
     hashes: dict[str, str] = {}
     todo: list[_FileStat] = []
     if cache is not None:
@@ -307,7 +309,7 @@ def _digest_files(files: list[_FileStat], cache: StatCache | None, key_prefix: s
         t0 = cache.fs_now() if cache is not None else 0
         fresh = _hash_many(todo)
         hashes.update(fresh)
-        if cache is not None:
+        if cache is not None and save:
             sep = "" if key_prefix == "" else "/"
             cache.save([(key_prefix + sep + f.rel, f, fresh[f.abspath]) for f in todo
                         if _unchanged(f)], t0)

@@ -84,10 +84,14 @@ class ObjectStore:
         self.dir = project.objects_dir
         self.tmp_dir = project.mlnb_dir / "tmp"
         self.quarantine_dir = project.mlnb_dir / "quarantine"
+        self._no_reflink = False  # learnt on first failure: skip trying reflinks per file
+        self._modes: tuple[str, ...] | None = None
 
     @property
     def modes(self) -> tuple[str, ...]:
-        return link_modes(self.project)
+        if self._modes is None:
+            self._modes = link_modes(self.project)
+        return self._modes
 
     def path(self, h: str) -> Path:
         if not is_hash(h):
@@ -110,7 +114,8 @@ class ObjectStore:
 
     def _tmp(self, near: Path | None = None) -> str:
         folder = self.tmp_dir if near is None else near
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
         return str(folder / f".mlnb-tmp-{uuid.uuid4().hex}")
 
     # -- adding ------------------------------------------------------------------------------
@@ -123,10 +128,25 @@ class ObjectStore:
         dst = self.path(h)
         if dst.is_file():
             return None
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not dst.parent.is_dir():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+        modes = self.modes
+        if modes[0] == "hardlink" or (modes[0] == "reflink" and self._no_reflink and
+                                      len(modes) > 1 and modes[1] == "hardlink"):
+            # A hard link appears under its final name in one step: no temporary needed.
+            try:
+                os.link(src, dst)
+                os.chmod(dst, 0o444 | (os.stat(dst).st_mode & 0o111))
+                return "hardlink"
+            except FileExistsError:
+                return None
+            except OSError:
+                pass  # cross-device, too many links...: the general path below
         tmp = self._tmp()
         try:
-            mode = _place(os.fspath(src), tmp, self.modes)
+            mode = _place(os.fspath(src), tmp, modes)
+            if mode != "reflink" and modes[0] == "reflink":
+                self._no_reflink = True
             if verify and mode == "copy":
                 actual = hash_file(tmp)
                 if actual != h:

@@ -65,34 +65,62 @@ def _rel(project: Project, path: str | os.PathLike[str]) -> tuple[str, Path]:
 
 # -- pin ---------------------------------------------------------------------------------------
 
-def _store_digest(store: ObjectStore, absolute: Path, digest: PathDigest) -> None:
-    """Put a file's or folder's objects in the cache; a folder's manifest goes in last."""
+def _store_digest(store: ObjectStore, absolute: Path, digest: PathDigest) -> list[tuple[str, str]]:
+    """Put a file's or folder's objects in the cache; a folder's manifest goes in last.
+    Returns (path, hash) of the workspace files that were hard-linked (their ctime changed)."""
     if digest.kind == "file":
-        store.add_file(absolute, digest.hash)
-        return
+        mode = store.add_file(absolute, digest.hash)
+        return [(str(absolute), digest.hash)] if mode == "hardlink" else []
     entries = digest.entries or ()
-    if len(entries) > 8:
+    base = str(absolute)
+
+    def add(chunk: tuple) -> list[tuple[str, str]]:
+        linked = []
+        for e in chunk:
+            p = os.path.join(base, e.path)
+            if store.add_file(p, e.hash) == "hardlink":
+                linked.append((p, e.hash))
+        return linked
+
+    chunks = [entries[i:i + 256] for i in range(0, len(entries), 256)]
+    linked: list[tuple[str, str]] = []
+    if len(chunks) > 1:
         with ThreadPoolExecutor(_workers(), thread_name_prefix="mlnb-pin") as pool:
-            list(pool.map(lambda e: store.add_file(absolute / e.path, e.hash), entries))
-    else:
-        for e in entries:
-            store.add_file(absolute / e.path, e.hash)
+            for part in pool.map(add, chunks):
+                linked.extend(part)
+    elif chunks:
+        linked = add(chunks[0])
     store.add_bytes(digest.manifest())
+    return linked
 
 
-def _refresh_stat_cache(cache: StatCache, absolute: Path, digest: PathDigest, t0: int) -> None:
+def _refresh_stat_cache(cache: StatCache, absolute: Path, digest: PathDigest, t0: int,
+                        only: list[tuple[str, str]] | None = None) -> None:
     """Linking and chmod change ctime: record the new stat with the hash we know."""
+    if only is not None:
+        paths = only
+    elif digest.kind == "file":
+        paths = [(str(absolute), digest.hash)]
+    else:
+        base = str(absolute)
+        paths = [(os.path.join(base, e.path), e.hash) for e in digest.entries or ()]
+    if not paths:
+        return
+    base_key = cache.key(str(absolute))
+    base_abs = str(absolute)
     items = []
-    paths = ([(absolute, digest.hash)] if digest.kind == "file"
-             else [(absolute / e.path, e.hash) for e in digest.entries or ()])
     for p, h in paths:
         try:
             st = os.stat(p)
         except OSError:
             continue
-        f = _FileStat("", str(p), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
+        if p == base_abs:
+            key = base_key
+        else:
+            key = (base_key + "/" if base_key else "") + p[len(base_abs) + 1:].replace(os.sep, "/")
+        f = _FileStat("", p, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
                       _norm_mode(st.st_mode))
-        items.append((cache.key(str(p)), f, h))
+        items.append((key, f, h))
     cache.save(items, t0)
 
 
@@ -116,8 +144,8 @@ def pin(paths: Iterable[str | os.PathLike[str]], *, project: Project | None = No
         rel, absolute = _rel(project, path)
         t0 = cache.fs_now()
         digest = hash_path(absolute, project=project, _cache=cache)
-        _store_digest(store, absolute, digest)
-        _refresh_stat_cache(cache, absolute, digest, t0)
+        linked = _store_digest(store, absolute, digest)
+        _refresh_stat_cache(cache, absolute, digest, t0, only=linked)
         pins.append(Pin(rel, digest.hash, digest.size, digest.nfiles, digest.kind, now_iso(), note))
 
     def change(current: dict[str, Pin]) -> None:

@@ -213,3 +213,42 @@ def run_reads(project: Project, run_id: str) -> list[dict[str, Any]]:
     for path, h, size, cell, ts in rows:
         latest[path] = {"path": path, "hash": h, "size": size, "cell_execution_id": cell, "ts": ts}
     return list(latest.values())
+
+
+def notebook_data(project: Project, notebook: str) -> dict[str, Any]:
+    """For the Data panel: a notebook's pins with their state, and the unpinned files its last
+    run read. ``notebook`` is relative to the project root (as runs record it).
+
+    ``{"notebook", "run_id", "pins": [PinStatus.to_dict()], "unpinned_reads": [{path, hash,
+    size}]}``; pin states are ``ok`` / ``modified`` / ``missing``.
+    """
+    from mlnb.data._ops import resolve_pins, status
+
+    absolute = project.resolve_inside(notebook)
+    rel = absolute.relative_to(project.root).as_posix()
+    pins, _ = resolve_pins(project, absolute) if absolute.is_file() else ({}, "")
+    lock_pins, _ = resolve_pins(project)
+    statuses = status(absolute, project=project) if pins else []
+    run_id = None
+    unpinned: list[dict[str, Any]] = []
+    url = project.store_url
+    if not (url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):])):
+        from mlnb.tracking._db import Connection, migrate
+
+        conn = Connection(url)
+        try:
+            migrate(conn)
+            row = conn.query_one("SELECT id FROM runs WHERE notebook = ? ORDER BY start_time DESC "
+                                 "LIMIT 1", (rel,))
+        finally:
+            conn.close()
+        if row:
+            run_id = row[0]
+            known = {**lock_pins, **pins}
+            for r in run_reads(project, run_id):
+                covered = r["path"] in known or any(
+                    p.kind == "dir" and r["path"].startswith(k + "/") for k, p in known.items())
+                if not covered:
+                    unpinned.append({k: r[k] for k in ("path", "hash", "size")})
+    return {"notebook": rel, "run_id": run_id, "pins": [s.to_dict() for s in statuses],
+            "unpinned_reads": unpinned}

@@ -78,3 +78,27 @@ def test_reads_are_captured_and_drift_is_warned(project_dir, monkeypatch):
     assert reads["data/a.txt"]["hash"] == hash_bytes(b"hello")
     assert reads["data/t.csv"]["hash"] == hash_bytes(b"x,y\n9,9\n")  # the drifted content
     assert all(r["cell_execution_id"] for r in reads.values())
+
+
+def test_notebook_data_lists_pins_and_unpinned_reads(project_dir, monkeypatch):
+    from mlnb.data._reads import notebook_data
+
+    (project_dir / "a.csv").write_text("a")
+    (project_dir / "b.csv").write_text("b")
+    monkeypatch.setenv("MLNB_NOTEBOOK", "nb.ipynb")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in [
+        "%load_ext mlnb", INSTALL, "open('a.csv').read(); open('b.csv').read()"]]
+    nbformat.write(nb, project_dir / "nb.ipynb")
+    from mlnb.data import pin
+
+    pin(["a.csv"], project=Project(project_dir), notebook=project_dir / "nb.ipynb")
+    nb = nbformat.read(project_dir / "nb.ipynb", as_version=4)
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute(cwd=str(project_dir))
+    out = notebook_data(Project(project_dir), "nb.ipynb")
+    assert [(p["path"], p["state"]) for p in out["pins"]] == [("a.csv", "ok")]
+    assert [r["path"] for r in out["unpinned_reads"]] == ["b.csv"]
+    from mlnb.errors import PathOutsideRootError
+
+    with pytest.raises(PathOutsideRootError):
+        notebook_data(Project(project_dir), "../x.ipynb")
