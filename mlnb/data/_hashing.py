@@ -34,6 +34,9 @@ __all__ = [
 #: Names skipped inside a pinned folder (never part of its version).
 IGNORED_NAMES = frozenset({".git", ".mlnb", ".ipynb_checkpoints", "__pycache__", ".DS_Store"})
 
+#: Temporaries of an interrupted checkout (never data; removed by the next checkout).
+TMP_PREFIX = ".mlnb-tmp-"
+
 _MANIFEST_HEADER = b"mlnb-manifest 1\n"
 _BIG = 8 << 20  # files from 8 MiB up: hashed with all cores
 _BATCH = 64  # small files per thread-pool task
@@ -161,7 +164,7 @@ def _walk(top: str, root_guard: str | None) -> list[_FileStat]:
         with it:
             for entry in it:
                 name = entry.name
-                if name in IGNORED_NAMES:
+                if name in IGNORED_NAMES or name.startswith(TMP_PREFIX):
                     continue
                 rel = prefix + name
                 try:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from mlnb.data._errors import CorruptObjectError, DataError, MissingObjectError
-from mlnb.data._hashing import hash_bytes, hash_file
+from mlnb.data._hashing import TMP_PREFIX, hash_bytes, hash_file
 
 if TYPE_CHECKING:
     from mlnb.project import Project
@@ -116,7 +116,7 @@ class ObjectStore:
         folder = self.tmp_dir if near is None else near
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
-        return str(folder / f".mlnb-tmp-{uuid.uuid4().hex}")
+        return str(folder / f"{TMP_PREFIX}{uuid.uuid4().hex}")
 
     # -- adding ------------------------------------------------------------------------------
     def add_file(self, src: str | os.PathLike[str], h: str, *, verify: bool = True) -> str | None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from mlnb.data._errors import CorruptObjectError, DataError, MissingObjectError, PinNotFoundError
 from mlnb.data._hashing import (
+    TMP_PREFIX,
     PathDigest,
     _FileStat,
     _norm_mode,
@@ -357,7 +358,7 @@ def checkout(target: str | os.PathLike[str] | None = None, *, project: Project |
                 for rel in sorted(set(e.path for e in st.current.entries or ()) - set(entries)):
                     os.unlink(absolute / rel)
                     deleted.append(rel)
-                _prune_empty_dirs(absolute)
+            _prune_empty_dirs(absolute)
 
             def put(item: tuple[str, str, bool]) -> None:
                 rel, h, x = item
@@ -393,7 +394,15 @@ def _refuse_losing_changes(project: Project, store: ObjectStore, p: Pin, st: Pin
 
 
 def _prune_empty_dirs(top: Path) -> None:
+    """Remove temporaries an interrupted checkout left, then empty sub-folders."""
     for folder, dirs, files in os.walk(top, topdown=False):
+        for f in files:
+            if f.startswith(TMP_PREFIX):
+                try:
+                    os.unlink(os.path.join(folder, f))
+                except OSError:
+                    pass
+        files = [f for f in files if not f.startswith(TMP_PREFIX)]
         if folder != str(top) and not dirs and not files:
             try:
                 os.rmdir(folder)

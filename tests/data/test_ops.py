@@ -328,3 +328,36 @@ def test_interrupted_pin_leaves_a_consistent_store(proj: Project) -> None:
     [p] = pin(["big"], project=proj)
     assert not list((proj.root / ".mlnb" / "tmp").iterdir())
     assert [s.state for s in status(project=proj)] == ["ok"] and p.nfiles == 3000
+
+
+def test_interrupted_checkout_leftovers_are_ignored_and_cleaned(proj: Project) -> None:
+    """A checkout killed between writing a temporary and renaming it leaves `.mlnb-tmp-*`:
+    never counted as data, removed by the next checkout."""
+    d = proj.root / "ds"
+    _write(d / "a.txt", "a")
+    _write(d / "b.txt", "b")
+    pin(["ds"], project=proj)
+    os.chmod(d / "b.txt", 0o644)
+    (d / "b.txt").unlink()
+    _write(d / ".mlnb-tmp-0123abcd", "half a file")
+    s = status(project=proj)[0]
+    assert s.state == "modified" and s.removed == ["b.txt"] and s.added == []
+    checkout(project=proj)
+    assert sorted(p.name for p in d.iterdir()) == ["a.txt", "b.txt"]
+    assert status(project=proj)[0].ok
+
+
+def test_checkout_notebook_pins_at_git_revision(proj: Project) -> None:
+    _git(proj.root, "init", "-q")
+    nb = _notebook(proj.root / "nb.ipynb")
+    f = _write(proj.root / "x.csv", "v1")
+    pin(["x.csv"], project=proj, notebook=nb)
+    _git(proj.root, "add", "nb.ipynb", "mlnb.lock")
+    _git(proj.root, "commit", "-qm", "v1")
+    os.chmod(f, 0o644)
+    f.unlink()
+    _write(f, "v2")
+    pin(["x.csv"], project=proj, notebook=nb)
+    assert [s.state for s in status("nb.ipynb", project=proj, rev="HEAD")] == ["modified"]
+    checkout("nb.ipynb", project=proj, rev="HEAD")
+    assert f.read_text() == "v1"
