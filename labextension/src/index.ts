@@ -54,7 +54,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         notebookServerPath(
           notebook,
           model.serverStatus?.project_root ?? null,
-          serverRoot || null
+          model.serverStatus?.server_root ?? (serverRoot || null)
         ),
       openNotebook: path => void navigator.openNotebook(path),
       revealCell: (path, cellId) => navigator.revealCell(path, cellId)

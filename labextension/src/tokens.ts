@@ -135,6 +135,8 @@ export interface ICells {
 export interface IServerStatus {
   version: string;
   project_root: string;
+  /** The server's real root folder (PageConfig's serverRoot abbreviates $HOME to ~). */
+  server_root?: string;
   store_url: string;
 }
 
