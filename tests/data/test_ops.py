@@ -361,3 +361,20 @@ def test_checkout_notebook_pins_at_git_revision(proj: Project) -> None:
     assert [s.state for s in status("nb.ipynb", project=proj, rev="HEAD")] == ["modified"]
     checkout("nb.ipynb", project=proj, rev="HEAD")
     assert f.read_text() == "v1"
+
+
+def test_status_after_pin_reads_no_file(proj: Project, monkeypatch) -> None:
+    """Pinning (hard links change ctime) leaves a stat cache that status can trust."""
+    import mlnb.data._hashing as H
+
+    d = proj.root / "ds"
+    for i in range(50):
+        f = _write(d / f"{i}.txt", str(i))
+        st = f.stat()
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns - 10**11))
+    pin(["ds"], project=proj)
+    calls = []
+    real = H.hash_file
+    monkeypatch.setattr(H, "hash_file", lambda p, size=None: calls.append(p) or real(p, size))
+    assert status(project=proj)[0].ok
+    assert calls == []
