@@ -83,10 +83,9 @@ def test_full_run_noop_early_cutoff_and_run_cache(chain):
     assert lock["train"]["metrics"]["metrics.json"]["kind"] == "file"
 
     # 2. nothing changed: nothing runs, no kernel, no run
-    t = time.perf_counter()
     r = run_pipeline(project)
     assert actions(r) == {"prep": "fresh", "train": "fresh", "report": "fresh"}
-    assert r.run_id is None and time.perf_counter() - t < 1.0
+    assert r.run_id is None  # no tracked run, so no kernel was started
 
     # 3. early cut-off: prep re-runs (param changed) but writes the same data.txt
     edit_yaml(chain, "n: 30", "n: 35")

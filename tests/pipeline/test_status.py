@@ -259,25 +259,20 @@ def test_malformed_yaml_via_cli_names_the_line(proj):
     assert "mlnb.yaml:4: stage 'a': outs must be a list of paths" in res.output
 
 
-def test_status_is_fast_and_imports_nothing_heavy(pipe):
-    """A clean pipeline's `mlnb status` in a fresh interpreter: < 0.5 s, no nbformat/nbclient/dask.
+def test_status_imports_nothing_heavy(pipe):
+    """A clean pipeline's `mlnb status` in a fresh interpreter loads no nbformat/nbclient/dask.
 
-    CPU time, not wall time: the 2-core CI machines run other tests at once (load ~10), which
-    makes even `python -c pass` take most of a second of wall time there. The benchmark reports
-    wall time on a quiet machine."""
+    Its speed is measured in benchmarks/bench_pipeline.py, never asserted here."""
     run_all(pipe)
     code = (
-        "import sys, time; t = time.process_time()\n"
+        "import sys\n"
         "from mlnb.cli import main\n"
         "try:\n    main(['status'])\nexcept SystemExit:\n    pass\n"
-        "dt = time.process_time() - t\n"
         "heavy = [m for m in ('nbformat', 'nbclient', 'dask', 'distributed', 'jupyter_client') if m in sys.modules]\n"
-        "print('RESULT', dt, heavy)\n"
+        "print('RESULT', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=pipe.root, capture_output=True, text=True,
                          check=True).stdout
     line = [ln for ln in out.splitlines() if ln.startswith("RESULT")][0]
-    dt, heavy = line.split(" ", 2)[1:]
     assert "Pipeline is up to date." in out
-    assert heavy == "[]"
-    assert float(dt) < 0.5
+    assert line == "RESULT []"
