@@ -233,7 +233,7 @@ def hash_path(
     project: Project | None = None,
     use_cache: bool = True,
     _cache: StatCache | None = None,
-    _save: bool = True,
+    _save: bool | list = True,
 ) -> PathDigest:
     """The :class:`PathDigest` of a file or folder.
 
@@ -278,7 +278,9 @@ def hash_path(
     if h is None:
         t0 = cache.fs_now()
         h = _hash_one(f)
-        if _save and _unchanged(f):
+        if isinstance(_save, list):
+            _save.append((f.abspath, h))
+        elif _save and _unchanged(f):
             cache.save([(key, f, h)], t0)
     return PathDigest(h, f.size, 1, "file")
 
@@ -293,7 +295,7 @@ def _unchanged(f: _FileStat) -> bool:
 
 
 def _digest_files(files: list[_FileStat], cache: StatCache | None, key_prefix: str,
-                  save: bool = True) -> PathDigest:
+                  save: bool | list = True) -> PathDigest:
     hashes: dict[str, str] = {}
     todo: list[_FileStat] = []
     if cache is not None:
@@ -312,7 +314,9 @@ def _digest_files(files: list[_FileStat], cache: StatCache | None, key_prefix: s
         t0 = cache.fs_now() if cache is not None else 0
         fresh = _hash_many(todo)
         hashes.update(fresh)
-        if cache is not None and save:
+        if isinstance(save, list):  # the caller records them (pin, after linking)
+            save.extend((f.abspath, fresh[f.abspath]) for f in todo)
+        elif cache is not None and save:
             sep = "" if key_prefix == "" else "/"
             cache.save([(key_prefix + sep + f.rel, f, fresh[f.abspath]) for f in todo
                         if _unchanged(f)], t0)

@@ -144,9 +144,11 @@ def pin(paths: Iterable[str | os.PathLike[str]], *, project: Project | None = No
     for path in paths:
         rel, absolute = _rel(project, path)
         t0 = cache.fs_now()
-        digest = hash_path(absolute, project=project, _cache=cache)
+        fresh: list[tuple[str, str]] = []
+        digest = hash_path(absolute, project=project, _cache=cache, _save=fresh)
         linked = _store_digest(store, absolute, digest)
-        _refresh_stat_cache(cache, absolute, digest, t0, only=linked)
+        # One stat-cache write: files hashed now and files whose ctime linking changed.
+        _refresh_stat_cache(cache, absolute, digest, t0, only=list(dict(fresh + linked).items()))
         pins.append(Pin(rel, digest.hash, digest.size, digest.nfiles, digest.kind, now_iso(), note))
 
     def change(current: dict[str, Pin]) -> None:
