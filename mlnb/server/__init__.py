@@ -34,4 +34,10 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     base_url = web_app.settings.get("base_url", "/")
     web_app.settings[SETTINGS_KEY] = ServerContext(root_dir=serverapp.root_dir)
     web_app.add_handlers(".*$", route_table(base_url))
+
+    # Paired notebooks: saving one writes both files, opening one reads both (jupytext's
+    # contents manager), and every save keeps mlnb's sync record of the pair current.
+    from ._paired import enable_paired_notebooks
+
+    enable_paired_notebooks(serverapp)
     serverapp.log.info("mlnb: REST API at %s/", url_path_join(base_url, API_PREFIX))

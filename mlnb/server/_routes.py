@@ -5,7 +5,7 @@ from __future__ import annotations
 from jupyter_server.utils import url_path_join
 from tornado.web import RequestHandler
 
-from . import pipeline, runs
+from . import diff, execute, pipeline, runs
 
 API_PREFIX = "mlnb/api"
 
@@ -22,6 +22,11 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"pipeline/runs", pipeline.PipelineRunsHandler),
     (r"pipeline/runs/(?P<job_id>[^/]+)", pipeline.PipelineRunHandler),
     (r"pipeline/runs/(?P<job_id>[^/]+)/cancel", pipeline.PipelineCancelHandler),
+    (r"diff", diff.DiffHandler),
+    (r"notebook/parameters", execute.ParametersHandler),
+    (r"notebook/execute", execute.ExecutionsHandler),
+    (r"notebook/execute/(?P<job_id>[^/]+)", execute.ExecutionHandler),
+    (r"notebook/execute/(?P<job_id>[^/]+)/cancel", execute.ExecutionCancelHandler),
 ]
 
 

@@ -1,0 +1,268 @@
+"""Handlers for "Run this notebook with parameters…" under ``{base_url}mlnb/api/notebook/``: the
+parameters a notebook declares (its cell tagged ``parameters``), and headless executions of it.
+
+An execution is a separate ``mlnb exec`` process (the same code path as the terminal), so its
+kernel never shares the server's process and a cancel is a Ctrl-C. Parameters are validated in
+the server first, so a wrong type or an unknown name is a 400 before any kernel starts. The
+process's output (one line a cell) goes to ``.mlnb/exec/jobs/<id>.log``; clients poll it by byte
+offset like the pipeline's events.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from mlnb.errors import UsageError
+
+from ._base import MlnbHandler
+
+__all__ = ["ParametersHandler", "ExecutionsHandler", "ExecutionHandler", "ExecutionCancelHandler"]
+
+_JOBS_KEY = "mlnb_execute_jobs"
+_ID_CHARS = set("0123456789abcdef")
+MAX_RUNNING = 4
+MAX_LOG_CHUNK = 256 * 1024
+_RUN_RE = re.compile(rb"^Run: ([0-9A-Za-z_-]+)\s*$", re.M)
+_CELL_RE = re.compile(rb"^cell (\d+)/(\d+) (?!started)", re.M)
+_START_RE = re.compile(rb"^executing .* \((\d+) code cells\)\s*$", re.M)
+
+
+class ExecJob:
+    """One ``mlnb exec`` started by this server."""
+
+    def __init__(self, id: str, proc: subprocess.Popen[bytes], log_path: Path, path: str,
+                 parameters: dict[str, Any]) -> None:
+        self.id = id
+        self.proc = proc
+        self.log_path = log_path
+        self.path = path
+        self.parameters = parameters
+        self.started = time.time()
+        self.ended: float | None = None
+        self.cancel_requested = 0
+
+    def returncode(self) -> int | None:
+        code = self.proc.poll()
+        if code is not None and self.ended is None:
+            self.ended = time.time()
+        return code
+
+    def read_log(self, offset: int) -> tuple[str, int]:
+        """Complete lines from byte ``offset`` (all of it once the process ended); next offset."""
+        done = self.returncode() is not None
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                data = f.read(MAX_LOG_CHUNK)
+        except FileNotFoundError:
+            return "", offset
+        end = len(data) if done and len(data) < MAX_LOG_CHUNK else data.rfind(b"\n") + 1
+        return data[:end].decode("utf-8", "replace"), offset + end
+
+    def summary(self) -> dict[str, Any]:
+        code = self.returncode()
+        try:
+            head = self.log_path.read_bytes()[-(1 << 20):]
+        except OSError:
+            head = b""
+        run = _RUN_RE.findall(head)
+        cells = _CELL_RE.findall(head)
+        start = _START_RE.findall(head)
+        total = int(cells[-1][1]) if cells else (int(start[-1]) if start else None)
+        status = "running" if code is None else {0: "finished", 130: "killed"}.get(code, "failed")
+        return {
+            "id": self.id,
+            "path": self.path,
+            "parameters": self.parameters,
+            "status": status,
+            "returncode": code,
+            "run_id": run[-1].decode() if run else None,
+            "cells_done": int(cells[-1][0]) if cells else 0,
+            "cells_total": total,
+            "started": self.started,
+            "ended": self.ended,
+            "cancel_requested": self.cancel_requested > 0,
+        }
+
+
+class _Jobs:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.jobs: dict[str, ExecJob] = {}
+
+    def running(self) -> list[ExecJob]:
+        return [j for j in self.jobs.values() if j.returncode() is None]
+
+
+class _ExecuteHandler(MlnbHandler):
+    @property
+    def jobs(self) -> _Jobs:
+        registry = self.settings.get(_JOBS_KEY)
+        if registry is None:
+            registry = self.settings[_JOBS_KEY] = _Jobs()
+        return registry
+
+    def job(self, job_id: str) -> ExecJob:
+        job = self.jobs.jobs.get(job_id) if set(job_id) <= _ID_CHARS else None
+        if job is None:
+            raise web.HTTPError(404, f"No notebook execution {job_id!r} was started by this server.")
+        return job
+
+    def notebook_path(self, path: Any) -> tuple[str, str]:
+        """(real path, path relative to the server root) of a notebook inside the root."""
+        if not isinstance(path, str) or not path.strip():
+            raise UsageError("'path' must be the notebook's path relative to the server root.")
+        os_path = self.context.resolve_in_root(path.strip())
+        if not os_path.endswith(".ipynb"):
+            raise UsageError(f"{path} is not a notebook (.ipynb).")
+        if not os.path.isfile(os_path):
+            raise UsageError(f"{path}: no such notebook.")
+        return os_path, os.path.relpath(os_path, self.context.root_dir).replace(os.sep, "/")
+
+
+def _json_default(value: Any) -> Any:
+    """A parameter default as JSON (literal values only; None when not representable)."""
+    try:
+        json.dumps(value, allow_nan=False)
+        return value
+    except (TypeError, ValueError):
+        return None
+
+
+def parameters_view(os_path: str, rel: str) -> dict[str, Any]:
+    from mlnb.execute import notebook_parameters
+
+    cell = notebook_parameters(os_path)
+    if cell is None:
+        return {"path": rel, "cell": None, "syntax_error": None, "parameters": []}
+    params = []
+    for p in cell.parameters:
+        d = p.to_dict()
+        d["value"] = _json_default(p.default) if p.has_literal_default else None
+        params.append(d)
+    return {"path": rel, "cell": {"index": cell.index, "cell_id": cell.cell_id},
+            "syntax_error": cell.syntax_error, "parameters": params}
+
+
+def _raw(value: Any) -> str:
+    """A parameter value as ``mlnb exec -p NAME VALUE`` reads it (YAML): strings as typed."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+class ParametersHandler(_ExecuteHandler):
+    """``GET notebook/parameters?path=NB``: ``{path, cell, syntax_error, parameters: [{name, type,
+    default (as written), value (JSON default or null), required, comment}]}``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        path = self.required_argument("path")
+        os_path, rel = await self.in_thread(self.notebook_path, path)
+        await self.respond(lambda: parameters_view(os_path, rel))
+
+
+class ExecutionsHandler(_ExecuteHandler):
+    """``POST notebook/execute`` ``{"path", "parameters": {name: value}}``: validate (400 with the
+    problems) and start ``mlnb exec``; 202 with the execution's summary (its ``id`` to poll).
+    ``GET notebook/execute``: the executions this server started, newest first."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        jobs = sorted(self.jobs.jobs.values(), key=lambda j: j.started, reverse=True)
+        await self.respond(lambda: {"executions": [j.summary() for j in jobs]})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.get_json_body()
+        if not isinstance(body, dict):
+            raise UsageError('The request body must be a JSON object {"path", "parameters"}.')
+        given = body.get("parameters") or {}
+        if not isinstance(given, dict):
+            raise UsageError("'parameters' must be an object of name: value.")
+        context = self.context
+        registry = self.jobs
+
+        def start() -> ExecJob:
+            from mlnb.execute import notebook_parameters
+            from mlnb.execute._parameters import RawValue, resolve_parameters
+
+            os_path, rel = self.notebook_path(body.get("path"))
+            values = {k: RawValue(v) if isinstance(v, str) else v for k, v in given.items()}
+            resolve_parameters(notebook_parameters(os_path), values, rel)  # ParameterError: 400
+            project = context.project()
+            with registry.lock:
+                if len(registry.running()) >= MAX_RUNNING:
+                    raise web.HTTPError(409, f"{MAX_RUNNING} notebook executions are running; "
+                                             "wait for one or cancel it.")
+                job_id = uuid.uuid4().hex[:16]
+                folder = project.mlnb_dir / "exec" / "jobs"
+                folder.mkdir(parents=True, exist_ok=True)
+                log = folder / f"{job_id}.log"
+                cmd = [sys.executable, "-m", "mlnb.cli", "--project", str(project.root), "exec",
+                       os_path, "--progress", "lines", "--log-output"]
+                for name, value in given.items():
+                    cmd += ["-p", str(name), _raw(value)]
+                env = {**os.environ, "MLNB_PROJECT": str(project.root), "PYTHONUNBUFFERED": "1"}
+                for k in ("MLNB_RUN_ID", "MLNB_NOTEBOOK", "MLNB_PARENT_RUN_ID"):
+                    env.pop(k, None)
+                with open(log, "wb") as out:
+                    proc = subprocess.Popen(cmd, cwd=os.path.dirname(os_path), env=env,
+                                            stdin=subprocess.DEVNULL, stdout=out,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+                job = ExecJob(job_id, proc, log, rel, dict(given))
+                registry.jobs[job_id] = job
+                return job
+
+        job = await self.in_thread(start)
+        self.set_status(202)
+        await self.respond(job.summary)
+
+
+class ExecutionHandler(_ExecuteHandler):
+    """``GET notebook/execute/{id}?offset=N``: summary plus ``log`` (text from byte N) and
+    ``next_offset``; poll again with ``offset=next_offset``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        job = self.job(job_id)
+        offset = self.int_argument("offset", 0, minimum=0, maximum=2**53 - 1)
+
+        def build() -> dict[str, Any]:
+            summary = job.summary()  # first: a final status means the whole log is there
+            log, next_offset = job.read_log(offset)
+            return {**summary, "log": log, "offset": offset, "next_offset": next_offset}
+
+        await self.respond(build)
+
+
+class ExecutionCancelHandler(_ExecuteHandler):
+    """``POST notebook/execute/{id}/cancel``: Ctrl-C for the execution (again: kill its kernel)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, job_id: str) -> None:
+        job = self.job(job_id)
+        if job.returncode() is None:
+            job.cancel_requested += 1
+            try:
+                job.proc.send_signal(signal.SIGINT)
+            except ProcessLookupError:
+                pass
+        self.set_status(202)
+        await self.respond(job.summary)
