@@ -122,8 +122,12 @@ def _unescape(text: str) -> str:
 
 
 def manifest_bytes(entries: Iterable[ManifestEntry]) -> bytes:
-    lines = [f"{e.hash}\t{e.size}\t{e.mode:o}\t{_escape(e.path)}\n" for e in entries]
-    return _MANIFEST_HEADER + "".join(lines).encode("utf-8", "surrogateescape")
+    entries = list(entries)
+    paths = "".join([e[0] for e in entries])
+    esc = _escape if ("\\" in paths or "\n" in paths or "\t" in paths) else str
+    text = "".join([f"{h}\t{size}\t{'755' if mode == 0o755 else format(mode, 'o')}\t{esc(p)}\n"
+                    for p, h, size, mode in entries])
+    return _MANIFEST_HEADER + text.encode("utf-8", "surrogateescape")
 
 
 def parse_manifest(data: bytes) -> tuple[ManifestEntry, ...]:
@@ -151,9 +155,21 @@ class _FileStat(NamedTuple):
     mode: int
 
 
+_new = tuple.__new__
+_S_IFMT = 0o170000
+_S_IFREG = 0o100000
+
+
 def _walk(top: str, root_guard: str | None) -> list[_FileStat]:
-    """Every regular file under ``top`` (symlinked files followed, symlinked folders skipped)."""
+    """Every regular file under ``top`` (symlinked files followed, symlinked folders skipped).
+
+    Hot path of ``status`` on big folders: one ``lstat`` per file and as little Python as
+    possible per entry.
+    """
     out: list[_FileStat] = []
+    append = out.append
+    ignored = IGNORED_NAMES
+    tmp_prefix = TMP_PREFIX
     stack = [("", top)]
     while stack:
         prefix, folder = stack.pop()
@@ -164,10 +180,12 @@ def _walk(top: str, root_guard: str | None) -> list[_FileStat]:
         with it:
             for entry in it:
                 name = entry.name
-                if name in IGNORED_NAMES or name.startswith(TMP_PREFIX):
+                if name in ignored or name.startswith(tmp_prefix):
                     continue
-                rel = prefix + name
                 try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((prefix + name + "/", entry.path))
+                        continue
                     if entry.is_symlink():
                         target = os.path.realpath(entry.path)
                         if root_guard is not None and os.path.commonpath([target, root_guard]) != root_guard:
@@ -175,19 +193,21 @@ def _walk(top: str, root_guard: str | None) -> list[_FileStat]:
                         if os.path.isdir(target):
                             continue
                         st = os.stat(entry.path)
-                    elif entry.is_dir(follow_symlinks=False):
-                        stack.append((rel + "/", entry.path))
-                        continue
                     else:
                         st = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue  # vanished while walking
-                if not stat_mod.S_ISREG(st.st_mode):
+                mode = st.st_mode
+                if mode & _S_IFMT != _S_IFREG:
                     continue  # sockets, fifos, devices: not data
-                out.append(_FileStat(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                                     st.st_ino, _norm_mode(st.st_mode)))
-    out.sort(key=lambda f: f.rel)
+                append(_new(_FileStat, (prefix + name, entry.path, st.st_size, st.st_mtime_ns,
+                                        st.st_ctime_ns, st.st_ino, 0o755 if mode & 0o111 else 0o644)))
+    out.sort(key=_by_rel)
     return out
+
+
+def _by_rel(f: tuple) -> str:
+    return f[0]
 
 
 def _workers() -> int:
@@ -296,30 +316,36 @@ def _unchanged(f: _FileStat) -> bool:
 
 def _digest_files(files: list[_FileStat], cache: StatCache | None, key_prefix: str,
                   save: bool | list = True) -> PathDigest:
-    hashes: dict[str, str] = {}
-    todo: list[_FileStat] = []
+    hashes: list[str | None] = [None] * len(files)
+    todo: list[int] = []
     if cache is not None:
+        from mlnb.data._statcache import _INODE_MASK
+
         known = cache.load_prefix(key_prefix)
-        sep = "" if key_prefix == "" else "/"
-        lookup = cache.lookup
-        for f in files:
-            h = lookup(known.get(key_prefix + sep + f.rel), f)
-            if h is None:
-                todo.append(f)
+        base = key_prefix + "/" if key_prefix else ""
+        get = known.get
+        for i, f in enumerate(files):
+            row = get(base + f[0])
+            # row: size, mtime_ns, ctime_ns, inode, hash, hashed_at_ns (see StatCache.lookup)
+            if (row is not None and row[0] == f[2] and row[1] == f[3] and row[2] == f[4]
+                    and row[3] == (f[5] & _INODE_MASK) and row[1] < row[5]):
+                hashes[i] = row[4]
             else:
-                hashes[f.abspath] = h
+                todo.append(i)
     else:
-        todo = files
+        todo = list(range(len(files)))
     if todo:
         t0 = cache.fs_now() if cache is not None else 0
-        fresh = _hash_many(todo)
-        hashes.update(fresh)
+        todo_files = [files[i] for i in todo]
+        fresh = _hash_many(todo_files)
+        for i in todo:
+            hashes[i] = fresh[files[i][1]]
         if isinstance(save, list):  # the caller records them (pin, after linking)
-            save.extend((f.abspath, fresh[f.abspath]) for f in todo)
+            save.extend((f.abspath, fresh[f.abspath]) for f in todo_files)
         elif cache is not None and save:
-            sep = "" if key_prefix == "" else "/"
-            cache.save([(key_prefix + sep + f.rel, f, fresh[f.abspath]) for f in todo
+            base = key_prefix + "/" if key_prefix else ""
+            cache.save([(base + f.rel, f, fresh[f.abspath]) for f in todo_files
                         if _unchanged(f)], t0)
-    entries = tuple(ManifestEntry(f.rel, hashes[f.abspath], f.size, f.mode) for f in files)
-    return PathDigest(hash_bytes(manifest_bytes(entries)), sum(f.size for f in files),
+    entries = tuple([_new(ManifestEntry, (f[0], h, f[2], f[6])) for f, h in zip(files, hashes)])
+    return PathDigest(hash_bytes(manifest_bytes(entries)), sum(f[2] for f in files),
                       len(files), "dir", entries)
