@@ -198,16 +198,20 @@ os.makedirs(os.path.join(root, "d"), exist_ok=True)
 p = os.path.join(root, "d", "f.csv"); open(p, "w").write("x\n")
 out = os.path.join(os.path.dirname(root), "outside.txt"); open(out, "w").write("x")
 N = 20000
-def loop(path):
+def best(fn):
+    return min(fn() for _ in range(5))
+def _loop(path):
     t = time.perf_counter()
-    for _ in range(N):
+    for _ in range(N // 4):
         with open(path) as f: f.read()
-    return (time.perf_counter() - t) / N * 1e6
-def loop_noio():
+    return (time.perf_counter() - t) / (N // 4) * 1e6
+def _loop_noio():
     t = time.perf_counter()
     for _ in range(N * 10):
-        sum(range(10))
+        sys._getframe()  # an audited event other than open
     return (time.perf_counter() - t) / (N * 10) * 1e6
+loop = lambda path: best(lambda: _loop(path))
+loop_noio = lambda: best(_loop_noio)
 base_out, base_in, base_cpu = loop(out), loop(p), loop_noio()
 class Ev:
     def register(self, *a): pass
@@ -230,7 +234,7 @@ print(f"{base_out:.2f} {hook_out:.2f} {base_in:.2f} {hook_in:.2f} {base_cpu:.3f}
     return {
         "open+read outside the project (us)": f"{b_out:.2f} -> {h_out:.2f} with capture",
         "open+read of a project file (us)": f"{b_in:.2f} -> {h_in:.2f} with capture",
-        "pure Python loop step, no I/O (us)": f"{b_cpu:.3f} -> {h_cpu:.3f} with capture",
+        "sys._getframe() (another audited event) (us)": f"{b_cpu:.3f} -> {h_cpu:.3f} with capture",
         "end of a cell that read 1 file: hash (stat cache) + record in the store (ms)": f"{t_end:.2f}",
     }
 
