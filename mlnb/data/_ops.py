@@ -577,7 +577,19 @@ def gc(*, project: Project | None = None, dry_run: bool = False, all_revs: bool 
         freed += store.path(h).stat().st_size if dry_run else store.remove(h)
     if not dry_run:
         store.clean_tmp()
+        _prune_stat_cache(project)
     return GcReport(removed, freed, kept, dry_run)
+
+
+def _prune_stat_cache(project: Project) -> int:
+    """Forget stat-cache rows of files that no longer exist."""
+    cache = StatCache.for_project(project)
+    if cache is None:
+        return 0
+    gone = [k for k in cache.load_prefix("")
+            if not os.path.lexists(k if k.startswith("/") else os.path.join(project.root, k))]
+    cache.forget(gone)
+    return len(gone)
 
 
 # -- verify ------------------------------------------------------------------------------------

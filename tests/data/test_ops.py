@@ -378,3 +378,15 @@ def test_status_after_pin_reads_no_file(proj: Project, monkeypatch) -> None:
     monkeypatch.setattr(H, "hash_file", lambda p, size=None: calls.append(p) or real(p, size))
     assert status(project=proj)[0].ok
     assert calls == []
+
+
+def test_gc_forgets_stat_cache_rows_of_deleted_files(proj: Project) -> None:
+    from mlnb.data._statcache import StatCache
+
+    _write(proj.root / "a.csv", "a")
+    _write(proj.root / "b.csv", "b")
+    pin(["a.csv", "b.csv"], project=proj)
+    os.chmod(proj.root / "b.csv", 0o644)
+    (proj.root / "b.csv").unlink()
+    gc(project=proj)
+    assert set(StatCache(proj).load_prefix("")) == {"a.csv"}
