@@ -79,10 +79,12 @@ def _store_digest(store: ObjectStore, absolute: Path, digest: PathDigest) -> lis
         linked = []
         for e in chunk:
             p = os.path.join(base, e.path)
-            if store.add_file(p, e.hash) == "hardlink":
+            if store.add_file(p, e.hash, mode=e.mode) == "hardlink":
                 linked.append((p, e.hash))
         return linked
 
+    if len(entries) > 256:
+        store.prepare()
     chunks = [entries[i:i + 256] for i in range(0, len(entries), 256)]
     linked: list[tuple[str, str]] = []
     if len(chunks) > 1:
