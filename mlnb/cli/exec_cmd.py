@@ -174,5 +174,7 @@ def _exec(
         sys.stdout.flush()
         from mlnb.execute import ExecutionInterrupted
 
-        # 130: the shell's code for "stopped by Ctrl-C"
-        raise click.exceptions.Exit(130 if isinstance(result.error, ExecutionInterrupted) else 1)
+        code = 1
+        if isinstance(result.error, ExecutionInterrupted):
+            code = 143 if result.error.by == "SIGTERM" else 130  # the shell's codes for those signals
+        raise click.exceptions.Exit(code)

@@ -195,12 +195,13 @@ class ExecutionInterrupted(ExecutionError):
     status = "killed"
     ename = "KeyboardInterrupt"
 
-    def __init__(self, started: bool = True, **where: Any) -> None:
+    def __init__(self, started: bool = True, by: str = "Ctrl-C", **where: Any) -> None:
         self.started = started
+        self.by = by  # "Ctrl-C" or "SIGTERM"
         super().__init__("interrupted", **where)
 
     def __str__(self) -> str:
         nb = f" of {self.notebook}" if self.notebook else ""
         if not self.started:
-            return f"Execution{nb} did not start: interrupted (Ctrl-C) before its turn."
-        return f"Execution{nb} was interrupted (Ctrl-C) at {self.where()}"
+            return f"Execution{nb} did not start: interrupted ({self.by}) before its turn."
+        return f"Execution{nb} was interrupted ({self.by}) at {self.where()}"

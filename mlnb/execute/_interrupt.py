@@ -3,6 +3,8 @@
 The first Ctrl-C interrupts the running cell in every running kernel (the cell fails with
 ``KeyboardInterrupt``, the notebook is saved as far as it got, the run is marked ``killed``); the
 second kills those kernels (a cell stuck in C code ignores interrupts); the third cancels outright.
+SIGTERM (a CI job's timeout, ``kill``) acts like the second: kernels killed, notebook saved, run
+ended ``killed`` - instead of dying with kernels and a run left behind.
 Only the main thread can handle signals: elsewhere (a runner inside a notebook's thread) the
 watch is a no-op and Ctrl-C behaves as usual.
 """
@@ -39,6 +41,7 @@ class Interrupt:
         self.kill_kernels = kill_kernels
         self.cancelled_by_us = False
         self.stopped = False  # the run is past its cells: stop interrupting
+        self.by = "Ctrl-C"  # or "SIGTERM"
 
     @property
     def requested(self) -> bool:
@@ -67,6 +70,15 @@ class Interrupt:
             await _quiet(kernel.km.interrupt_kernel())
             await asyncio.sleep(1.0)
 
+    def terminate(self) -> None:
+        """SIGTERM (a CI timeout, ``kill``): stop at once, still saving and ending the run."""
+        self.by = "SIGTERM"
+        if not self.kill_kernels:
+            self.count = max(self.count, 1)
+            return
+        self.count = max(self.count, 1)
+        self.press()  # the second press: kill the kernel (or cancel if there is none yet)
+
     def _cancel(self) -> None:
         if self.task is not None and not self.task.done():
             self.cancelled_by_us = True
@@ -76,6 +88,11 @@ class Interrupt:
 def _on_sigint() -> None:
     for target in list(_targets):
         target.press()
+
+
+def _on_sigterm() -> None:
+    for target in list(_targets):
+        target.terminate()
 
 
 @contextmanager
@@ -89,6 +106,7 @@ def watch_sigint(kill_kernels: bool = True) -> Iterator[Interrupt]:
         if _installed is not loop:
             try:
                 loop.add_signal_handler(signal.SIGINT, _on_sigint)
+                loop.add_signal_handler(signal.SIGTERM, _on_sigterm)
                 _installed = loop
             except (NotImplementedError, RuntimeError, ValueError):
                 active = False
@@ -100,8 +118,9 @@ def watch_sigint(kill_kernels: bool = True) -> Iterator[Interrupt]:
         if it in _targets:
             _targets.remove(it)
         if active and not _targets and _installed is not None:
-            try:
-                _installed.remove_signal_handler(signal.SIGINT)
-            except (RuntimeError, ValueError):
-                pass
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    _installed.remove_signal_handler(sig)
+                except (RuntimeError, ValueError):
+                    pass
             _installed = None

@@ -327,7 +327,7 @@ _CELL_STATUS = {CellTimeoutError: "timeout", KernelDiedError: "died", ExecutionI
 
 def _one_line(error: ExecutionError) -> str:
     if isinstance(error, ExecutionInterrupted):
-        return "KeyboardInterrupt (Ctrl-C)"
+        return f"KeyboardInterrupt ({error.by})"
     if isinstance(error, CellExecutionFailed):
         return f"{error.ename}: {error.evalue}"
     return f"{error.ename}: {str(error).splitlines()[-1]}"
@@ -503,7 +503,7 @@ async def run_prepared(
             for number, index in enumerate(code_cells, start=1):
                 cell = node.cells[index]
                 if interrupt.requested:  # Ctrl-C between two cells
-                    error = ExecutionInterrupted(**where(index, cell))
+                    error = ExecutionInterrupted(by=interrupt.by, **where(index, cell))
                     break
                 current = (index, cell)
                 kernel.kc.cell_id = cell.get("id")
@@ -519,7 +519,7 @@ async def run_prepared(
                     if interrupt.requested:
                         # KeyboardInterrupt in the cell, or the kernel we killed on a 2nd Ctrl-C
                         kill_kernel = not isinstance(error, CellExecutionFailed)
-                        error = ExecutionInterrupted(**where(index, cell))
+                        error = ExecutionInterrupted(by=interrupt.by, **where(index, cell))
                     elif (
                         isinstance(error, CellExecutionFailed)
                         and error.ename == "SystemExit"
@@ -559,7 +559,9 @@ async def run_prepared(
         except (asyncio.CancelledError, KeyboardInterrupt) as e:
             kill_kernel = True
             error = ExecutionInterrupted(
-                started=kernel is not None, **(where(*current) if current else {"notebook": prep.display_name})
+                started=kernel is not None,
+                by=interrupt.by,
+                **(where(*current) if current else {"notebook": prep.display_name}),
             )
             if not interrupt.cancelled_by_us:
                 reraise = e  # someone else cancelled us: clean up, then let it through
@@ -804,7 +806,7 @@ async def execute_notebooks_async(
             async def one(prep: Prepared, spec: dict[str, Any]) -> ExecutionResult:
                 async with sem:
                     if batch.requested:  # Ctrl-C: what has not started does not start
-                        return _not_started(prep)
+                        return _not_started(prep, batch.by)
                     progress = spec.pop("progress", None)
                     log_output = spec.pop("log_output", False)
                     return await run_prepared(
@@ -825,14 +827,14 @@ _JOB_KEYS = {
 }
 
 
-def _not_started(prep: Prepared) -> ExecutionResult:
+def _not_started(prep: Prepared, by: str) -> ExecutionResult:
     return ExecutionResult(
         input_path=str(prep.input_path),
         output_path=None,
         run_id=None,
         status="killed",
         duration=0.0,
-        error=ExecutionInterrupted(started=False, notebook=prep.display_name),
+        error=ExecutionInterrupted(started=False, by=by, notebook=prep.display_name),
         parameters=prep.injected,
         warnings=list(prep.warnings),
         notebook=prep.nb,

@@ -235,7 +235,10 @@ def test_failing_cell_in_a_real_subprocess(project_dir, make_nb):
     assert out.metadata.mlnb.status == "failed" and out.metadata.mlnb.error.ename == "ZeroDivisionError"
 
 
-def test_ctrl_c_interrupts_the_running_cell_like_the_stop_button(project_dir, make_nb):
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_and_sigterm_stop_the_run_and_keep_the_notebook(project_dir, make_nb, signame):
+    """Ctrl-C interrupts the running cell like Jupyter's stop button; SIGTERM (a CI timeout)
+    kills the kernel. Either way the notebook is saved and the run ended as killed."""
     import signal
 
     make_nb("loop.ipynb", ["print('started')", "import time\nwhile True:\n    time.sleep(0.05)", "print('never')"])
@@ -245,22 +248,25 @@ def test_ctrl_c_interrupts_the_running_cell_like_the_stop_button(project_dir, ma
     )
     try:
         seen = []
-        for line in proc.stderr:  # wait for the first cell to finish, then press Ctrl-C
+        for line in proc.stderr:  # wait for the first cell to finish, then send the signal
             seen.append(line)
             if line.startswith("cell 1/3 ok"):
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(getattr(signal, signame))
                 break
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, "".join(seen) + err
-    assert "cell 2/3 interrupted" in err and "was interrupted (Ctrl-C) at cell 2" in err
+    by = "Ctrl-C" if signame == "SIGINT" else "SIGTERM"
+    assert proc.returncode == (130 if signame == "SIGINT" else 143), "".join(seen) + err
+    assert "cell 2/3 interrupted" in err and f"was interrupted ({by}) at cell 2" in err
     nb = read(project_dir / "loop.out.ipynb")
     assert nb.metadata.mlnb.status == "killed"
     looping = next(c for c in nb.cells if c.source.startswith("import time"))
-    # interrupted, not killed: the cell shows KeyboardInterrupt's traceback
-    assert [o.ename for o in looping.outputs if o.output_type == "error"] == ["KeyboardInterrupt"]
+    errors = [o for o in looping.outputs if o.output_type == "error"]
+    assert [o.ename for o in errors] == ["KeyboardInterrupt"]
+    if signame == "SIGINT":  # interrupted, not killed: the kernel's own traceback
+        assert any("time.sleep" in line for line in errors[0].traceback)
     run_id = out.split("Run: ")[1].split()[0]
     store = open_store()
     store.flush()
