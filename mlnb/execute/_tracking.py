@@ -49,18 +49,8 @@ class TrackedRun:
     def end(self, status: str) -> None:
         from mlnb import tracking
 
-        run = self._run
-        if run.ended:
-            return
-        # end_run() ends a run only while it is on the stack (and everything above it): put it on
-        # top for that moment, so nothing else is touched.
-        from mlnb.tracking import _fluent
-
-        with _fluent._state.lock:
-            _fluent._state.stack.append(run)
-            tracking.end_run(status=status, run=run)
-            if run in _fluent._state.stack:  # pragma: no cover - defensive
-                _fluent._state.stack.remove(run)
+        if not self._run.ended:
+            tracking.end_run(status=status, run=self._run)  # detached: ends just this run
 
 
 def create_run(
@@ -78,21 +68,11 @@ def create_run(
     run is its child), else none.
     """
     from mlnb import tracking
-    from mlnb.tracking import _fluent
 
-    with _fluent._state.lock:
-        active = tracking.active_run()
-        parent = parent_id or (active.id if active is not None else None)
-        # start_run() would finish the caller's non-session runs and push the new one: hide the
-        # stack while it runs and put it back as it was.
-        saved = list(_fluent._state.stack)
-        _fluent._state.stack.clear()
-        try:
-            run = tracking.start_run(
-                name=name, notebook=notebook, parent_id=parent, experiment=experiment
-            )
-        finally:
-            _fluent._state.stack[:] = saved
+    # Detached: the caller's active runs stay as they are, and its active run is the parent.
+    run = tracking.start_run(
+        name=name, notebook=notebook, parent_id=parent_id, experiment=experiment, detached=True
+    )
     store = run.store
     tracked = TrackedRun(run, getattr(store, "project", None) or _project())
     if params:

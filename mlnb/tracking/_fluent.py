@@ -315,13 +315,20 @@ def _default_name() -> str:
 def start_run(name: str | None = None, params: Mapping[str, Any] | None = None,
               tags: Mapping[str, Any] | None = None, nested: bool = False, *,
               experiment: str | None = None, notebook: str | None = None,
-              parent_id: str | None = None, _session: bool = False,
+              parent_id: str | None = None, detached: bool = False, _session: bool = False,
               _auto: bool = False) -> ActiveRun:
-    """Open a run and make it the active one (see the module docstring for the rules)."""
+    """Open a run and make it the active one (see the module docstring for the rules).
+
+    ``detached=True`` opens a run that is *not* made active: nothing on the stack is ended, and
+    the run is ended only by ``run.end()`` / ``end_run(run=run)`` (headless runners use this to
+    drive several runs at once). Its parent defaults to the active run.
+    """
     store = open_store()
     with _state.lock:
         stack = _state.stack
-        if nested and stack:
+        if detached:
+            parent = parent_id or (stack[-1].id if stack else None)
+        elif nested and stack:
             parent = parent_id or stack[-1].id
         else:
             while stack and not (stack[-1].session or stack[-1].adopted):
@@ -340,7 +347,8 @@ def start_run(name: str | None = None, params: Mapping[str, Any] | None = None,
                          _user(), socket.gethostname(), os.getpid(),
                          platform.python_version(), None, now, None, parent,
                          "kernel" if _session else "api"))
-        stack.append(run)
+        if not detached:
+            stack.append(run)
     root = str(getattr(store, "project").root) if hasattr(store, "project") else os.getcwd()
     run._env_thread = threading.Thread(target=_environment, args=(root, run.id, store),
                                        name="mlnb-environment", daemon=True)
@@ -373,18 +381,30 @@ def adopt_run(run_id: str) -> ActiveRun:
     return run
 
 
+def _finish(run: ActiveRun, status: str) -> None:
+    run.ended = True
+    run.status = status
+    if not run.adopted:
+        w = run.store.writer
+        if status == "killed":  # its process is gone: a cell still marked running never finished
+            w.submit("cells_close", ("Killed", "the run was killed during this cell", run.id))
+        w.submit("run_end", (status, time.time(), run.id))
+    run.store.flush()
+
+
 def _end(run: ActiveRun, status: str) -> None:
-    """End ``run`` and every run above it on the stack. Caller holds the lock."""
+    """End ``run`` and every run above it on the stack (a detached run: just it).
+
+    Caller holds the lock."""
     stack = _state.stack
+    if run not in stack:
+        if not run.ended:
+            _finish(run, status)
+        return
     while run in stack:
         top = stack.pop()
-        if top.ended:
-            continue
-        top.ended = True
-        top.status = status if top is run else "finished"
-        if not top.adopted:
-            top.store.writer.submit("run_end", (top.status, time.time(), top.id))
-        top.store.flush()
+        if not top.ended:
+            _finish(top, status if top is run else "finished")
 
 
 def end_run(status: str = "finished", run: ActiveRun | None = None) -> None:

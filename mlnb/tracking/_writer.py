@@ -23,6 +23,10 @@ _SQL: dict[str, str] = {
     ),
     "run_env": "UPDATE runs SET git_commit = ?, git_dirty = ?, packages = ? WHERE id = ?",
     "run_packages": "UPDATE runs SET packages = ? WHERE id = ?",
+    "cells_close": (
+        "UPDATE cell_executions SET status = 'error', error_name = ?, error_message = ?"
+        " WHERE run_id = ? AND status = 'running'"
+    ),
     "run_end": "UPDATE runs SET status = ?, end_time = ? WHERE id = ?",
     "param": (
         "INSERT INTO params (run_id, key, value, value_text, value_num, cell_execution_id)"

@@ -250,3 +250,31 @@ def test_packages_and_git_recorded(project_dir):
     r = mlnb.get_run(run.id)
     assert r.git_commit == head and r.git_dirty is True
     assert "mlnb" in r.packages
+
+
+def test_detached_runs_leave_the_active_run_alone(project_dir):
+    outer = mlnb.start_run(name="outer")
+    a = mlnb.start_run(name="a", detached=True)
+    b = mlnb.start_run(name="b", detached=True)
+    assert mlnb.active_run() is outer
+    a.log_metric("m", 1)
+    b.end(status="failed")
+    assert mlnb.active_run() is outer and not outer.ended
+    mlnb.end_run(run=a, status="killed")
+    mlnb.end_run()
+    runs = {r.name: r for r in mlnb.runs()}
+    assert runs["a"].status == "killed" and runs["a"].parent_id == outer.id
+    assert runs["b"].status == "failed" and runs["outer"].status == "finished"
+
+
+def test_killed_run_closes_its_open_cell(project_dir):
+    from mlnb import tracking
+
+    run = mlnb.start_run(name="k", detached=True)
+    tracking.adopt_run  # the kernel adopts runs; here this process records a cell directly
+    store = open_store()
+    store.writer.submit("cell", ("c1", run.id, "nb.ipynb", "cell-1", 1, "h", "x", 0.0, None,
+                                 "running", None, None))
+    mlnb.end_run(run=run, status="killed")
+    cells = store.cell_executions(run.id)
+    assert cells[0]["status"] == "error" and cells[0]["error_name"] == "Killed"
