@@ -25,6 +25,10 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(MlnbMagics(ipython, t))
     ipython.events.register("pre_run_cell", t.pre_run_cell)
     ipython.events.register("post_run_cell", t.post_run_cell)
+    # After the tracker's handlers, so reads link to the cell execution the tracker opened.
+    from mlnb.kernel import _reads
+
+    _reads.install(ipython, t)
     _tracker = t
     # Open (or adopt) the run now so it exists even before the next cell runs.
     t.ensure_run()
@@ -42,6 +46,9 @@ def unload_ipython_extension(ipython: Any) -> None:
             ipython.events.unregister(name, cb)
         except ValueError:
             pass
+    from mlnb.kernel import _reads
+
+    _reads.uninstall(ipython)
     tracking.end_cell()
     for run in reversed(list(tracking._fluent.iter_stack())):
         if run.session:

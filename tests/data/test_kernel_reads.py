@@ -14,9 +14,9 @@ from mlnb.project import Project
 
 pytestmark = pytest.mark.kernel
 
-INSTALL = ("from mlnb.kernel import _reads, tracker\n"
-           "if _reads.recorder() is None:\n"
-           "    _reads.install(get_ipython(), tracker())")
+# %load_ext mlnb itself must switch read capture on.
+INSTALL = ("from mlnb.kernel import _reads\n"
+           "assert _reads.recorder() is not None, '%load_ext mlnb did not install read capture'")
 
 
 def _text(cell) -> str:
