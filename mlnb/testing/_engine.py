@@ -115,6 +115,8 @@ def run(coro: Any, timeout: float | None = None) -> Any:
 class _Kernels:
     size: int = 0  # 0: no pool, every session starts its own kernel
     limit: int | None = None  # kernels the pool starts in all (None: no limit)
+    fork: bool = True  # fork kernels from a server that imported ipykernel once
+    server: Any = None  # the running ForkServer
     start_timeout: float = 60
     pool: KernelPool | None = None
     closing: set[asyncio.Future[Any]] = field(default_factory=set)
@@ -124,18 +126,32 @@ class _Kernels:
 _kernels = _Kernels()
 
 
-def configure_pool(size: int, start_timeout: float = 60) -> None:
-    """Hand out warm kernels from a pool of ``size`` (the plugin calls this per pytest session)."""
+def configure_pool(size: int, start_timeout: float = 60, fork: bool = True) -> None:
+    """Hand out warm kernels from a pool of ``size`` (the plugin calls this per pytest session);
+    ``fork``: fork them from a server process (much less CPU per kernel)."""
     _kernels.size = max(0, int(size))
+    _kernels.fork = fork
     _kernels.start_timeout = start_timeout
 
 
 async def _warm() -> None:
     if _kernels.size and _kernels.pool is None:
         size = _kernels.size if _kernels.limit is None else max(1, min(_kernels.size, _kernels.limit))
-        _kernels.pool = KernelPool(
-            size=size, kernel_name=DEFAULT_KERNEL, start_timeout=_kernels.start_timeout, limit=_kernels.limit
-        )
+        kw = dict(size=size, kernel_name=DEFAULT_KERNEL, start_timeout=_kernels.start_timeout, limit=_kernels.limit)
+        pool: KernelPool | None = None
+        if _kernels.fork and os.environ.get("MLNB_TESTING_FORK", "1") != "0":
+            from mlnb.testing._forkpool import ForkPool, ForkServer, forkable
+
+            if forkable(DEFAULT_KERNEL):
+                server = ForkServer()
+                try:
+                    await server.start(_kernels.start_timeout)
+                except Exception:  # noqa: BLE001 - ordinary kernels then
+                    await server.stop()
+                else:
+                    _kernels.server = server
+                    pool = ForkPool(server, **kw)
+        _kernels.pool = pool or KernelPool(**kw)
         _kernels.pool.fill()
 
 
@@ -174,6 +190,9 @@ async def _shutdown_all() -> None:
         await _close_pool(pool)
     if _kernels.closing:
         await asyncio.gather(*list(_kernels.closing), return_exceptions=True)
+    if _kernels.server is not None:
+        server, _kernels.server = _kernels.server, None
+        await server.stop()
 
 
 async def _close_pool(pool: KernelPool) -> None:
