@@ -47,10 +47,26 @@ def _source(cell: dict[str, Any] | None) -> str:
     return "".join(src) if isinstance(src, list) else str(src)
 
 
+def _without_volatile(nb: dict[str, Any]) -> dict[str, Any]:
+    """``nb`` with cell metadata that Lab or a run changes by itself (trusted, execution
+    timings, collapsed, ...) left out, so a diff from the editor shows what the user changed."""
+    from mlnb.nbdiff._merge import VOLATILE_METADATA
+
+    volatile = VOLATILE_METADATA | {"trusted"}
+    cells = []
+    for cell in nb.get("cells", []):
+        md = cell.get("metadata")
+        if isinstance(md, dict) and volatile.intersection(md):
+            cell = {**cell, "metadata": {k: v for k, v in md.items() if k not in volatile}}
+        cells.append(cell)
+    return {**nb, "cells": cells}
+
+
 def build_diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """``diff_notebooks(a, b)`` plus ``remote`` (side b) and per-cell ``lines`` for sources."""
     from mlnb.nbdiff import diff_notebooks
 
+    a, b = _without_volatile(a), _without_volatile(b)
     result = diff_notebooks(a, b)
     cells_a, cells_b = a.get("cells", []), b.get("cells", [])
     for rec in result["cells"]:

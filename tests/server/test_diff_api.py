@@ -105,6 +105,15 @@ async def test_diff_of_unsaved_content_and_of_a_new_notebook(api, repo: Path):
     lines = [c["lines"] for c in reply.body["cells"] if c["status"] == "modified"][0]
     assert lines == [["-", "lr = 0.1"], ["+", "lr = 0.3"]]
     assert reply.body["labels"]["b"] == "nb.ipynb (unsaved)"
+    # what Lab adds by itself (trusted, execution timings) is no change; a new tag is
+    content = nb_json(["lr = 0.1", "print('same')"])
+    content["cells"][0]["metadata"] = {"trusted": True, "execution": {"iopub.status.busy": "x"}}
+    content["cells"][1]["metadata"] = {"tags": ["keep"]}
+    reply = await api("diff", method="POST", body={"path": "nb.ipynb", "ref": "HEAD", "content": content})
+    assert reply.code == 200, reply
+    cells = reply.body["cells"]
+    assert [c["status"] for c in cells] == ["unchanged", "modified"], cells
+    assert [m["key"] for m in cells[1]["metadata"]] == ["tags"] and "source" not in cells[1]
     write_nb(repo / "new.ipynb", ["x = 1"])  # not in HEAD: every cell is added
     reply = await api("diff", params={"path": "new.ipynb"})
     assert reply.code == 200 and reply.body["counts"]["added"] == 1, reply
