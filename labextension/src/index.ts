@@ -1,6 +1,7 @@
 /**
  * mlnb for JupyterLab: the "Experiments" sidebar (runs, run detail with metric
- * charts and cell executions, compare) and metric badges on notebook cells.
+ * charts and cell executions, compare), metric badges on notebook cells, the
+ * "Pipeline" sidebar, "Run this notebook with parameters…" and notebook diffs.
  */
 import {
   ILayoutRestorer,
@@ -19,6 +20,7 @@ import { experimentsIcon } from './icons';
 import { RunsModel } from './model';
 import { Navigator } from './navigate';
 import { ExperimentsPanel } from './panel';
+import { activateTools } from './tools';
 import { Ids } from './tokens';
 import { notebookServerPath } from './utils';
 import { IViewActions } from './views';
@@ -49,15 +51,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const navigator = new Navigator(app, tracker, docManager);
     const serverRoot = PageConfig.getOption('serverRoot');
 
+    const notebookPath = (notebook: string | null, projectRoot?: string | null) =>
+      notebookServerPath(
+        notebook,
+        projectRoot ?? model.serverStatus?.project_root ?? null,
+        model.serverStatus?.server_root ?? (serverRoot || null)
+      );
     const actions: IViewActions = {
-      notebookPath: notebook =>
-        notebookServerPath(
-          notebook,
-          model.serverStatus?.project_root ?? null,
-          model.serverStatus?.server_root ?? (serverRoot || null)
-        ),
+      notebookPath: notebook => notebookPath(notebook),
       openNotebook: path => void navigator.openNotebook(path),
-      revealCell: (path, cellId) => navigator.revealCell(path, cellId)
+      revealCell: (path, cellId) => navigator.revealCell(path, cellId),
+      compareWithRun: run => tools.compareWithRun(run)
     };
 
     const panel = new ExperimentsPanel({ model, rendermime, actions });
@@ -72,6 +76,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       void model.openRun(runId);
     };
     const badges = new CellBadges({ tracker, onOpenRun: openRun });
+    const tools = activateTools({
+      app,
+      tracker,
+      runs: model,
+      restorer,
+      palette,
+      openRun,
+      openNotebook: path => void navigator.openNotebook(path),
+      notebookPath
+    });
     panel.disposed.connect(() => badges.dispose());
 
     if (settingRegistry) {

@@ -146,6 +146,204 @@ export interface IErrorBody {
   reason?: string;
 }
 
+// ---------------------------------------------------------------------------
+// Pipeline (docs/pipelines.md, "REST API")
+
+export type StageStatusKind = 'fresh' | 'stale' | 'upstream' | 'error';
+
+/** One stage of `GET pipeline`. */
+export interface IStageStatus {
+  name: string;
+  status: StageStatusKind | string;
+  reasons: string[];
+  notebook: string | null;
+  group: string | null;
+  upstream: string[];
+  downstream: string[];
+  run_id: string | null;
+  last_run: string | null;
+  duration: number | null;
+}
+
+/** Why mlnb.yaml could not be loaded. */
+export interface IPipelineSpecError {
+  message: string;
+  reason: 'PipelineSpecError' | 'PipelineGraphError' | string;
+  line?: number | null;
+  problems?: { line: number | null; message: string }[];
+  stages?: string[];
+}
+
+export type StageRunState =
+  | 'queued'
+  | 'fresh'
+  | 'running'
+  | 'finished'
+  | 'restored'
+  | 'failed'
+  | 'killed'
+  | 'not-run';
+
+export interface IStageRunSummary {
+  state: StageRunState | string;
+  reasons: string[];
+  run_id?: string | null;
+  error?: string | null;
+  duration?: number | null;
+}
+
+/** A pipeline run started by the server (RunSummary of docs/pipelines.md). */
+export interface IPipelineRun {
+  id: string;
+  status: 'running' | 'finished' | 'failed' | 'killed' | string;
+  run_id: string | null;
+  stages_requested: string[];
+  stages: { [name: string]: IStageRunSummary };
+  returncode: number | null;
+  started: number;
+  ended: number | null;
+  cancel_requested: boolean;
+  log_tail: string;
+}
+
+/** One line of `mlnb run --format jsonl`. */
+export interface IPipelineEvent {
+  event: string;
+  stage?: string;
+  text?: string;
+  status?: string;
+  error?: string;
+  number?: number;
+  total?: number;
+  duration?: number;
+  reasons?: string[];
+  run_id?: string;
+  [key: string]: unknown;
+}
+
+/** `GET pipeline/runs/{id}?offset=N` answer. */
+export interface IPipelineRunEvents extends IPipelineRun {
+  events: IPipelineEvent[];
+  offset: number;
+  next_offset: number;
+}
+
+/** `GET pipeline` answer. */
+export interface IPipeline {
+  project_root: string;
+  spec: string | null;
+  stages: IStageStatus[];
+  edges: [string, string][];
+  error: IPipelineSpecError | null;
+  running: IPipelineRun | null;
+}
+
+// ---------------------------------------------------------------------------
+// Notebook parameters and headless executions
+
+export interface INotebookParameter {
+  name: string;
+  /** The declared or inferred type, as mlnb prints it (`float`, `list[int]`, `'a' | 'b'`). */
+  type: string;
+  /** The default as written in the parameters cell; null when required. */
+  default: string | null;
+  /** The default as JSON when it is a literal. */
+  value: JSONValue;
+  required: boolean;
+  comment: string;
+}
+
+/** `GET notebook/parameters?path=` answer. */
+export interface INotebookParameters {
+  path: string;
+  cell: { index: number; cell_id: string | null } | null;
+  syntax_error: string | null;
+  parameters: INotebookParameter[];
+}
+
+/** An `mlnb exec` started by the server. */
+export interface IExecution {
+  id: string;
+  path: string;
+  parameters: { [name: string]: JSONValue };
+  status: 'running' | 'finished' | 'failed' | 'killed' | string;
+  returncode: number | null;
+  run_id: string | null;
+  cells_done: number;
+  cells_total: number | null;
+  started: number;
+  ended: number | null;
+  cancel_requested: boolean;
+}
+
+/** `GET notebook/execute/{id}?offset=N` answer. */
+export interface IExecutionLog extends IExecution {
+  log: string;
+  offset: number;
+  next_offset: number;
+}
+
+// ---------------------------------------------------------------------------
+// Diff
+
+export interface INotebookCell {
+  cell_type: string;
+  id?: string;
+  source: string | string[];
+}
+
+export interface INotebookJSON {
+  cells: INotebookCell[];
+  metadata: { [key: string]: JSONValue };
+}
+
+export interface IOutputChange {
+  index: number;
+  op: string;
+  kind: string;
+  summary: string;
+}
+
+/** mlnb's per-cell view of a diff, with the source as line operations. */
+export interface ICellDiff {
+  status: 'added' | 'deleted' | 'modified' | 'moved' | 'unchanged' | string;
+  a_index: number | null;
+  b_index: number | null;
+  id: string | null;
+  cell_type: string;
+  source?: boolean;
+  outputs?: IOutputChange[];
+  /** nbdime diff of the cell's metadata (volatile keys such as timings left out). */
+  metadata?: { op: string; key: string }[];
+  /** `[op, line]`, op one of ' ', '-', '+'. */
+  lines: [string, string][];
+}
+
+export interface IRunDiffRow {
+  key: string;
+  a: JSONValue;
+  b: JSONValue;
+  changed: boolean;
+}
+
+export interface IRunDiff {
+  runs: IRunSummary[];
+  params: IRunDiffRow[];
+  metrics: IRunDiffRow[];
+}
+
+/** `GET diff` answer. */
+export interface INotebookDiff {
+  base: INotebookJSON;
+  remote: INotebookJSON;
+  cells: ICellDiff[];
+  counts: { [status: string]: number };
+  labels: { a: string; b: string };
+  path: string | null;
+  ref: string | null;
+  runs: IRunDiff | null;
+}
+
 /** Stable ids and names used by the frontend (tests rely on them). */
 export namespace Ids {
   export const plugin = 'mlnb:plugin';
@@ -153,4 +351,10 @@ export namespace Ids {
   export const openCommand = 'mlnb:open-experiments';
   export const refreshCommand = 'mlnb:refresh-experiments';
   export const vegaLiteMime = 'application/vnd.vegalite.v5+json';
+  export const pipelineSidebar = 'mlnb-pipeline';
+  export const openPipelineCommand = 'mlnb:open-pipeline';
+  export const runWithParametersCommand = 'mlnb:run-with-parameters';
+  export const diffHeadCommand = 'mlnb:diff-head';
+  export const diffCheckpointCommand = 'mlnb:diff-checkpoint';
+  export const diffRunsCommand = 'mlnb:diff-runs';
 }

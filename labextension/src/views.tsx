@@ -15,6 +15,7 @@ import {
 import React, { useEffect, useReducer, useState } from 'react';
 
 import { MetricChart } from './chart';
+import { diffIcon } from './icons';
 import { RunsModel } from './model';
 import { ICellExecution, ICompareRow, IRunDetail, IRunSummary } from './tokens';
 import {
@@ -31,6 +32,8 @@ export interface IViewActions {
   notebookPath(notebook: string | null): string | null;
   openNotebook(path: string): void;
   revealCell(path: string, cellId: string): Promise<boolean>;
+  /** "Compare with run…": diff this run's notebook with another run's or the current file. */
+  compareWithRun?(run: IRunDetail): void;
 }
 
 export interface IViewProps {
@@ -504,6 +507,16 @@ function RunDetailView(props: IViewProps): JSX.Element {
           onClick={() => void model.showList()}
         />
         <span className="jp-mlnb-Toolbar-spacer" />
+        {actions.compareWithRun && (
+          <IconButton
+            icon={diffIcon}
+            label="Compare with run… (diff the notebooks, with the run diff)"
+            className="jp-mlnb-CompareWithRun"
+            text="Diff"
+            disabled={!run}
+            onClick={() => run && actions.compareWithRun!(run)}
+          />
+        )}
         <IconButton
           icon={refreshIcon}
           label="Refresh"
