@@ -37,8 +37,10 @@ if [[ ! -x "$CHROMIUM_PATH" ]]; then
 fi
 
 # -- 2. the extension ----------------------------------------------------------------------
-if [[ ! -f "$REPO/mlnb/labextension/package.json" || ! -d "$REPO/mlnb/labextension/static" ]]; then
-  echo "ui-tests: building the labextension"
+BUILT="$REPO/mlnb/labextension/package.json"
+if [[ ! -f "$BUILT" || ! -d "$REPO/mlnb/labextension/static" \
+      || -n "$(find "$REPO/labextension/src" "$REPO/labextension/style" "$REPO/package.json" -newer "$BUILT" -print -quit)" ]]; then
+  echo "ui-tests: building the labextension (missing or older than its sources)"
   (cd "$REPO" && "$BIN/jlpm" install && "$BIN/jlpm" build:prod)
 fi
 

@@ -9,6 +9,10 @@ notebooks in place (so their cell ids match what the store recorded). Then logs 
 run from Python whose name and params are hostile HTML, and checks through the tracking
 core that the store holds all of it: params, stepped metrics, cell executions. Any gap
 fails here, with the store's answer, rather than as a timeout in the browser.
+
+Last (no runs recorded): a two-stage ``mlnb.yaml`` (pipeline/prep.ipynb → report.ipynb),
+``params.ipynb`` with a parameters cell, and a git repository where ``diffme.ipynb`` is
+committed and then edited, for the Pipeline, run-with-parameters and diff tests.
 """
 
 from __future__ import annotations
@@ -126,6 +130,59 @@ def check(project: Path) -> None:
                       for r in runs}, indent=1))
 
 
+def plain_notebook(cells: list[str], parameters: str | None = None) -> dict:
+    """A small unexecuted notebook as JSON, with stable cell ids ("p" for the parameters)."""
+    out = []
+    if parameters is not None:
+        out.append({"cell_type": "code", "id": "p", "metadata": {"tags": ["parameters"]},
+                    "source": parameters, "outputs": [], "execution_count": None})
+    out += [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "source": src, "outputs": [],
+             "execution_count": None} for i, src in enumerate(cells)]
+    return {"cells": out, "nbformat": 4, "nbformat_minor": 5, "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}}}
+
+
+PIPELINE = """\
+stages:
+  prep:
+    notebook: pipeline/prep.ipynb
+    params: {n: 3}
+    outs: [pipeline/data.txt]
+  report:
+    notebook: pipeline/report.ipynb
+    deps: [pipeline/data.txt]
+    outs: [pipeline/report.txt]
+"""
+
+
+def seed_tools(project: Path) -> None:
+    """What the Pipeline, run-with-parameters and diff tests use; written after the tracked
+    runs so the Experiments tests see only those. No run is recorded here."""
+    import subprocess
+
+    folder = project / "pipeline"
+    folder.mkdir(exist_ok=True)
+    (folder / "prep.ipynb").write_text(json.dumps(plain_notebook(
+        ["open('pipeline/data.txt', 'w').write('x' * n)\nprint('prep wrote', n)"], parameters="n = 1")))
+    (folder / "report.ipynb").write_text(json.dumps(plain_notebook(
+        ["open('pipeline/report.txt', 'w').write(str(len(open('pipeline/data.txt').read())))"])))
+    (project / "mlnb.yaml").write_text(PIPELINE)
+    (project / "params.ipynb").write_text(json.dumps(plain_notebook(
+        ["open('params_out.txt', 'w').write(greeting * repeat)\nprint('said', greeting * repeat)"],
+        parameters="greeting = 'hi'  # what to say\nrepeat: int = 2")))
+    # diffme.ipynb: committed, then edited in the work tree (the diff test's "changed cell")
+    diffme = project / "diffme.ipynb"
+    diffme.write_text(json.dumps(plain_notebook(["alpha = 1", "print('unchanged')"])))
+    git = ["git", "-c", "user.name=mlnb-ui", "-c", "user.email=ui@mlnb.invalid",
+           "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run([*git, "init", "-q"], cwd=project, check=True, env=env)
+    subprocess.run([*git, "add", "diffme.ipynb"], cwd=project, check=True, env=env)
+    subprocess.run([*git, "commit", "-q", "-m", "diffme"], cwd=project, check=True, env=env)
+    diffme.write_text(json.dumps(plain_notebook(["alpha = 2", "print('unchanged')"])))
+
+
 def main() -> None:
     project = Path(sys.argv[1]).resolve()
     project.mkdir(parents=True, exist_ok=True)
@@ -134,6 +191,7 @@ def main() -> None:
         execute(project, name, lr)
     log_hostile_run(project)
     check(project)
+    seed_tools(project)
 
 
 if __name__ == "__main__":
