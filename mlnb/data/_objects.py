@@ -13,6 +13,7 @@ import errno
 import os
 import shutil
 import stat as stat_mod
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -117,7 +118,8 @@ class ObjectStore:
         folder = self.tmp_dir if near is None else near
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
-        return str(folder / f"{TMP_PREFIX}{uuid.uuid4().hex}")
+        # The owner's pid is in the name: clean_tmp() never removes a live process's file.
+        return str(folder / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}")
 
     # -- adding ------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -266,10 +268,15 @@ class ObjectStore:
         return dst
 
     def clean_tmp(self) -> int:
-        """Remove temporaries left by interrupted operations; return how many."""
+        """Remove temporaries left by interrupted operations; return how many.
+
+        Only those whose process is gone (or, without a pid in the name, older than a day):
+        another process pinning at the same moment keeps its files."""
         n = 0
         if self.tmp_dir.is_dir():
             for e in os.scandir(self.tmp_dir):
+                if not _abandoned(e):
+                    continue
                 try:
                     if e.is_dir(follow_symlinks=False):
                         shutil.rmtree(e.path)
@@ -280,6 +287,27 @@ class ObjectStore:
                     if err.errno != errno.ENOENT:
                         raise
         return n
+
+
+def _abandoned(entry: os.DirEntry) -> bool:
+    name = entry.name
+    if name.startswith(TMP_PREFIX):
+        pid_text = name[len(TMP_PREFIX):].split("-", 1)[0]
+        if pid_text.isdigit():
+            pid = int(pid_text)
+            if pid == os.getpid():
+                return False
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            except OSError:
+                return False
+            return False
+    try:
+        return time.time() - entry.stat(follow_symlinks=False).st_mtime > 86400
+    except OSError:
+        return False
 
 
 def is_readonly(path: str | os.PathLike[str]) -> bool:
