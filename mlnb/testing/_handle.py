@@ -196,6 +196,12 @@ class NotebookHandle:
                 parts.append(out["data"]["text/plain"])
         return "".join(parts)
 
+    def cell_execute_result(self, which: Any) -> list[dict[str, Any]]:
+        """The ``data`` bundles of a cell's results and displays (like testbook's)."""
+        index = self._indices(which)[0]
+        return [dict(out["data"]) for out in self._s.cells[index].get("outputs", [])
+                if out.get("output_type") in ("execute_result", "display_data")]
+
     def inject(self, code: str, *, run: bool = True) -> Any:
         """Append a code cell with ``code`` and (by default) run it in the kernel; returns the cell.
         A failure raises NotebookRuntimeError with the kernel's traceback."""
@@ -261,6 +267,11 @@ class NotebookHandle:
 
     def ref(self, name: str) -> Ref:
         """A proxy for ``name`` in the kernel: ``nb.ref("predict")(rows)`` calls it there."""
+        return Ref(self, name)
+
+    get = ref  # testbook's spellings: tb.get(name), tb[name]
+
+    def __getitem__(self, name: str) -> Ref:
         return Ref(self, name)
 
     def _pickle_arg(self, value: Any, what: str) -> str:
@@ -350,6 +361,8 @@ class Ref:
         __tracebackhide__ = True
         self._nb._ensure_helpers()
         return self._nb._eval("", self._expr, what=repr(self._expr))
+
+    resolve = get  # testbook's spelling
 
     def __eq__(self, other: object) -> bool:
         return bool(self.get() == other)

@@ -70,6 +70,18 @@ def test_bad_metadata_params_is_a_collection_error_that_says_what_to_write(inner
     result.stdout.fnmatch_lines(["*metadata.mlnb.test.params must be a list of mappings*"])
 
 
+def test_wrong_parameters_fail_before_any_kernel_starts(inner, write_nb):
+    write_nb("nb.ipynb", [("lr = 0.1", ["parameters"]), "x = 1"], metadata={"params": [{"lrr": 0.5}]})
+    result = inner("--mlnb")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*nb.ipynb[[]lrr=0.5[]] (notebook)*",
+        "Invalid parameters for nb.ipynb: unknown parameter 'lrr' (did you mean 'lr'?)",
+        "  lr  float",
+    ])
+    assert "Traceback" not in result.stdout.str()
+
+
 def test_the_plugin_imports_nothing_heavy():
     code = (
         "import sys, mlnb.testing.plugin, mlnb.testing\n"

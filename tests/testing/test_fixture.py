@@ -67,6 +67,8 @@ TESTS = textwrap.dedent('''\
         assert nb.ref("scale")([1], by=fractions.Fraction(1, 2)) == [fractions.Fraction(1, 2)]
         assert nb.ref("df").shape == (2, 2)
         assert nb.ref("df")["a"].sum() == 3
+        assert nb["factor"].resolve() == 3                # testbook spellings
+        assert nb.cell_execute_result("helpers") == []
         with pytest.raises(NotebookRuntimeError) as info:
             nb.ref("scale")(None)
         assert isinstance(info.value, TypeError)
@@ -109,6 +111,25 @@ TESTS = textwrap.dedent('''\
             nb.inject("1 / 0")
 
 
+    @notebook("nb.ipynb", params={"factor": 3}, execute=[0, 1, 2, 3], scope="module")
+    def test_patch_dict(nb):
+        with nb.patch_dict("os.environ", {"MLNB_T": "on"}):
+            assert nb.value("os.environ['MLNB_T']") == "on"
+        assert nb.value("os.environ.get('MLNB_T')") is None
+
+
+    @pytest.fixture(scope="module")
+    def shared():
+        with notebook("nb.ipynb", execute=False, track=False) as nb:
+            yield nb
+
+
+    def test_context_manager_in_a_fixture(shared):
+        shared.execute_cell(0)
+        assert shared.value("factor") == 2
+        assert shared.run_id is None
+
+
     def test_tracked_run_and_the_factory(mlnb_notebook):
         nb = mlnb_notebook("nb.ipynb", params={"factor": 5})
         run = nb.run
@@ -128,7 +149,7 @@ def test_fixture_api(inner, write_nb, pytester):
     write_nb("broken.ipynb", ["x = 1", "y = {}['missing']"])
     pytester.makepyfile(test_nb=TESTS)
     result = inner("-p", "no:randomly")
-    result.assert_outcomes(passed=8, failed=1)
+    result.assert_outcomes(passed=10, failed=1)
     result.stdout.fnmatch_lines([
         "E * KeyError: 'missing'",
         "E *(raised by cell 2 (id 'c1', In [[]2]): y = {}[[]'missing'] of broken.ipynb)",

@@ -55,10 +55,16 @@ def test_a_cell_over_the_timeout_fails_and_says_how_to_raise_it(inner, write_nb)
 def test_cells_mode_runs_cells_in_order_in_one_kernel(inner, write_nb):
     write_nb("nb.ipynb", [("k = 1", ["parameters"]), "k += 1", "assert k == 3, k", "k += 10"],
              metadata={"params": [{"k": 2}]})
+    write_nb("stops.ipynb", ["a = 1", "b = a / 0", "c = 3"])
     result = inner("--mlnb", "--mlnb-cells", "-v", "-rs")
-    # k=2 injected; cell 3 is the injected one: k -> 3 after cell 4, so cell 5 passes
-    result.assert_outcomes(passed=5)
-    result.stdout.fnmatch_lines(["*nb.ipynb[[]k=2[]]::cell_5 PASSED*"])
+    # k=2 injected; cell 2 is the injected one: k -> 3 after cell 3, so cell 4 passes
+    result.assert_outcomes(passed=6, failed=1, skipped=1)
+    result.stdout.fnmatch_lines([
+        "*nb.ipynb[[]k=2[]]::cell_4 PASSED*",
+        "*stops.ipynb::stops.ipynb::cell_2 FAILED*",
+        "*stops.ipynb::stops.ipynb::cell_3 SKIPPED*",
+    ])
+    result.stdout.fnmatch_lines(["SKIPPED*an earlier cell failed (cell 2)*"])
 
 
 def _stored(text: str) -> list[dict]:
