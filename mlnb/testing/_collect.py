@@ -10,7 +10,7 @@ set per expansion, run in the stage's working directory); each is one test id su
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -31,7 +31,6 @@ class ParamSet:
     stage: Any = None  # mlnb.pipeline Stage
     root: Path | None = None  # the pipeline's root
     label: str = ""
-    marks: list[Any] = field(default_factory=list)
 
 
 class OutputMismatch(Exception):

@@ -43,11 +43,6 @@ __all__ = ["NotebookSession", "CellDidNotRaise", "run", "configure_pool", "shutd
 SKIP_TAGS = ("skip-test", "skip-execution")
 RAISES_TAG = "raises-exception"
 _DIRECTIVE = re.compile(r"^\s*#\s*mlnb:\s*([A-Za-z-]+)\s*$", re.M)
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def strip_ansi(text: str) -> str:
-    return ANSI.sub("", text)
 
 
 class CellDidNotRaise(ExecutionError):

@@ -16,7 +16,7 @@ import os
 import pickle
 from typing import Any, Iterator, Mapping, Sequence
 
-from mlnb.testing._engine import NotebookSession, cell_tags, is_code, run
+from mlnb.testing._engine import NotebookSession, cell_tags, run
 from mlnb.testing._errors import NotebookTestUsageError, ValueTransferError, runtime_error
 
 __all__ = ["NotebookHandle", "Ref"]

@@ -71,7 +71,7 @@ def _stored(text: str) -> list[dict]:
     return [{"output_type": "stream", "name": "stdout", "text": text}]
 
 
-def test_compare_outputs_passes_on_volatile_details_and_shows_a_diff_otherwise(inner, write_nb):
+def test_compare_outputs_passes_on_volatile_details_and_shows_a_diff_otherwise(inner, write_nb, pytester):
     write_nb("same.ipynb", [
         ("import datetime\nprint(object.__repr__(object()))", [],
          _stored("<object object at 0x7f0123456789>\n")),
@@ -83,7 +83,7 @@ def test_compare_outputs_passes_on_volatile_details_and_shows_a_diff_otherwise(i
     write_nb("changed.ipynb", [
         ("print('accuracy', 0.91)\nprint('done')", [], _stored("accuracy 0.95\ndone\n")),
     ])
-    result = inner("--mlnb", "--mlnb-compare-outputs")
+    result = inner("--mlnb", "--mlnb-compare-outputs", "--mlnb-track")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*changed.ipynb: outputs differ from the stored ones in 1 cell(s)*",
@@ -94,6 +94,14 @@ def test_compare_outputs_passes_on_volatile_details_and_shows_a_diff_otherwise(i
         "+accuracy 0.91",
     ])
     assert "same.ipynb" not in "\n".join(result.stdout.lines[-3:])
+    # --mlnb-track: each notebook test is a run; a notebook whose cells all ran is 'finished'
+    from mlnb.tracking import open_store
+
+    store = open_store(pytester.path)
+    runs = {r.notebook: r for r in store.search_runs("tags.`mlnb.source` = 'pytest'")}
+    assert sorted(runs) == ["changed.ipynb", "same.ipynb"]
+    assert runs["same.ipynb"].status == "finished"
+    assert runs["same.ipynb"].tags["mlnb.test"] == "same.ipynb::same.ipynb"
 
 
 def test_compare_outputs_unit():
