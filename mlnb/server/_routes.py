@@ -27,6 +27,7 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"notebook/execute", execute.ExecutionsHandler),
     (r"notebook/execute/(?P<job_id>[^/]+)", execute.ExecutionHandler),
     (r"notebook/execute/(?P<job_id>[^/]+)/cancel", execute.ExecutionCancelHandler),
+    (r"notebook/executed", execute.ExecutedNotebookHandler),
 ]
 
 

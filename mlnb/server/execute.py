@@ -29,7 +29,8 @@ from mlnb.errors import UsageError
 
 from ._base import MlnbHandler
 
-__all__ = ["ParametersHandler", "ExecutionsHandler", "ExecutionHandler", "ExecutionCancelHandler"]
+__all__ = ["ParametersHandler", "ExecutionsHandler", "ExecutionHandler", "ExecutionCancelHandler",
+           "ExecutedNotebookHandler"]
 
 _JOBS_KEY = "mlnb_execute_jobs"
 _ID_CHARS = set("0123456789abcdef")
@@ -266,3 +267,33 @@ class ExecutionCancelHandler(_ExecuteHandler):
                 pass
         self.set_status(202)
         await self.respond(job.summary)
+
+
+def executed_notebook(context: Any, run_id: str) -> dict[str, Any]:
+    """The executed notebook a run kept as its artifact (tag ``mlnb.executed_notebook``)."""
+    from mlnb.nbdiff import read_notebook
+
+    store = context.store()
+    run = store.get_run(run_id)
+    name = (run.tags or {}).get("mlnb.executed_notebook")
+    base = getattr(store, "artifacts_dir", None)
+    if not name or not base:
+        raise web.HTTPError(404, f"Run {run.id} kept no executed notebook.")
+    root = os.path.realpath(os.path.join(base, run.id))
+    path = os.path.realpath(os.path.join(root, name))
+    if os.path.commonpath([root, path]) != root or not os.path.isfile(path):
+        raise web.HTTPError(404, f"The executed notebook of run {run.id} is missing.")
+    return {"run_id": run.id, "name": name, "notebook_path": run.notebook,
+            "notebook": read_notebook(path)}
+
+
+class ExecutedNotebookHandler(_ExecuteHandler):
+    """``GET notebook/executed?run_id=ID``: ``{run_id, name, notebook_path, notebook}``, the
+    notebook as a run executed it (outputs included), for a read-only view."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        run_id = self.required_argument("run_id")
+        context = self.context
+        await self.respond(lambda: executed_notebook(context, run_id))

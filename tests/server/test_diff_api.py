@@ -183,6 +183,9 @@ async def test_compare_with_run_has_the_run_diff_header(api, repo: Path):
     reply = await api("diff", params={"run_a": ids[0], "run_b": ids[1]})
     assert reply.code == 200 and reply.body["runs"]["runs"][1]["id"] == ids[1], reply
     assert (await api("diff", params={"run_a": "nope", "run_b": ids[1]})).code == 404
+    # a run logged from a kernel or the API keeps no executed notebook
+    reply = await api("notebook", "executed", params={"run_id": ids[0]})
+    assert reply.code == 404 and "no executed notebook" in reply.body["message"], reply
 
 
 # --- parameters and executions ---------------------------------------------------------------
@@ -238,6 +241,11 @@ async def test_execute_with_parameters_tracks_a_run(api, train: Path, project_di
     assert run.code == 200 and run.body["params"]["lr"] == 0.5, run
     listing = await api("notebook", "execute")
     assert [e["id"] for e in listing.body["executions"]] == [reply.body["id"]]
+    executed = await api("notebook", "executed", params={"run_id": body["run_id"]})
+    assert executed.code == 200, executed
+    outputs = [o for c in executed.body["notebook"]["cells"] for o in c.get("outputs", [])]
+    assert any("lr is 0.5" in "".join(o.get("text", "")) for o in outputs), outputs
+    assert executed.body["notebook_path"] == "train.ipynb"
 
 
 async def test_execute_refuses_bad_parameters_before_any_kernel(api, train: Path, project_dir: Path):
@@ -255,6 +263,8 @@ async def test_execute_refuses_bad_parameters_before_any_kernel(api, train: Path
             assert fragment in reply.body["message"], (body, reply)
     assert not (project_dir / ".mlnb" / "exec").exists()
     assert (await api("notebook", "execute", "0123abcd")).code == 404
+    assert (await api("notebook", "executed", params={"run_id": "nope"})).code == 404
+    assert (await api("notebook", "executed")).code == 400
     assert (await api("notebook", "execute", "..", "cancel", method="POST")).code == 404
 
 
@@ -287,6 +297,7 @@ async def test_new_routes_need_the_token(api, train: Path, project_dir: Path, au
         ("POST", ("notebook", "execute"), None),
         ("GET", ("notebook", "execute", "abc"), None),
         ("POST", ("notebook", "execute", "abc", "cancel"), None),
+        ("GET", ("notebook", "executed"), {"run_id": "abc"}),
     ]:
         body = {"path": "train.ipynb"} if method == "POST" else None
         reply = await api(*parts, method=method, params=params, headers=headers, body=body)
