@@ -61,7 +61,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       notebookPath: notebook => notebookPath(notebook),
       openNotebook: path => void navigator.openNotebook(path),
       revealCell: (path, cellId) => navigator.revealCell(path, cellId),
-      compareWithRun: run => tools.compareWithRun(run)
+      compareWithRun: run => tools.compareWithRun(run),
+      openExecuted: runId => tools.openExecuted(runId)
     };
 
     const panel = new ExperimentsPanel({ model, rendermime, actions });
@@ -82,6 +83,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       runs: model,
       restorer,
       palette,
+      rendermime,
       openRun,
       openNotebook: path => void navigator.openNotebook(path),
       notebookPath

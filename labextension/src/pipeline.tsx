@@ -202,6 +202,8 @@ export interface IPipelineActions {
   openNotebook(notebook: string, projectRoot: string): void;
   /** Show a tracked run in the Experiments panel. */
   openRun(runId: string): void;
+  /** Show the notebook a run executed (read-only, with its outputs). */
+  openExecuted(runId: string): void;
 }
 
 function useModel(model: PipelineModel): void {
@@ -304,6 +306,16 @@ function StageItem(props: {
             onClick={() => actions.openRun(runId)}
           >
             run {runId.slice(0, 8)}
+          </button>
+        )}
+        {runId && (
+          <button
+            type="button"
+            className="jp-mlnb-Link jp-mlnb-Stage-executed"
+            title="The notebook as the stage's last run executed it, with its outputs"
+            onClick={() => actions.openExecuted(runId)}
+          >
+            executed notebook
           </button>
         )}
         {stage.duration !== null && stage.duration !== undefined && (

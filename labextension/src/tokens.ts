@@ -357,4 +357,5 @@ export namespace Ids {
   export const diffHeadCommand = 'mlnb:diff-head';
   export const diffCheckpointCommand = 'mlnb:diff-checkpoint';
   export const diffRunsCommand = 'mlnb:diff-runs';
+  export const openExecutedCommand = 'mlnb:open-executed-notebook';
 }

@@ -11,7 +11,10 @@ import { ReactWidget, ToolbarButton } from '@jupyterlab/ui-components';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import React from 'react';
 
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
 import { DiffRequest, createDiffWidget } from './diffview';
+import { createExecutedWidget } from './executed';
 import { askAndExecute, createExecutionWidget } from './execute';
 import { checkpointDiffIcon, diffIcon, paramsIcon, pipelineIcon } from './icons';
 import { RunsModel } from './model';
@@ -24,6 +27,7 @@ export interface IToolsOptions {
   runs: RunsModel;
   restorer: ILayoutRestorer | null;
   palette: ICommandPalette | null;
+  rendermime: IRenderMimeRegistry | null;
   /** Show a run in the Experiments panel. */
   openRun(runId: string): void;
   /** Open a notebook by its server-relative path. */
@@ -93,8 +97,30 @@ class RunPicker extends ReactWidget {
   private _value: string;
 }
 
-export function activateTools(options: IToolsOptions): { compareWithRun(run: IRunDetail): void } {
+export function activateTools(options: IToolsOptions): {
+  compareWithRun(run: IRunDetail): void;
+  openExecuted(runId: string): void;
+} {
   const { app, tracker, restorer, palette } = options;
+
+  // -- Executed notebooks (read-only) ---------------------------------------------------------
+  app.commands.addCommand(Ids.openExecutedCommand, {
+    label: 'Open Executed Notebook of a Run',
+    execute: args => {
+      const runId = args['runId'];
+      if (typeof runId !== 'string' || !runId) {
+        return;
+      }
+      const id = `mlnb-executed-${runId}`;
+      const open = Array.from(app.shell.widgets('main')).find(w => w.id === id);
+      if (!open) {
+        app.shell.add(createExecutedWidget(runId, options.rendermime), 'main');
+      }
+      app.shell.activateById(id);
+    }
+  });
+  const openExecuted = (runId: string) =>
+    void app.commands.execute(Ids.openExecutedCommand, { runId });
 
   // -- Pipeline sidebar ---------------------------------------------------------------------
   const pipelineModel = new PipelineModel();
@@ -107,7 +133,8 @@ export function activateTools(options: IToolsOptions): { compareWithRun(run: IRu
           options.openNotebook(path);
         }
       },
-      openRun: options.openRun
+      openRun: options.openRun,
+      openExecuted
     }
   });
   app.shell.add(pipelinePanel, 'left', { rank: 610, type: 'Pipeline' });
@@ -289,5 +316,5 @@ export function activateTools(options: IToolsOptions): { compareWithRun(run: IRu
       openDiff({ kind: 'runs', runA: run.id, runB: choice }, `Diff runs ${run.id.slice(0, 8)} → ${choice.slice(0, 8)}`);
     }
   };
-  return { compareWithRun: run => void compareWithRun(run) };
+  return { compareWithRun: run => void compareWithRun(run), openExecuted };
 }

@@ -34,6 +34,8 @@ export interface IViewActions {
   revealCell(path: string, cellId: string): Promise<boolean>;
   /** "Compare with run…": diff this run's notebook with another run's or the current file. */
   compareWithRun?(run: IRunDetail): void;
+  /** Show the notebook a run executed (its artifact), read-only. */
+  openExecuted?(runId: string): void;
 }
 
 export interface IViewProps {
@@ -658,7 +660,20 @@ function RunDetailView(props: IViewProps): JSX.Element {
               <ul className="jp-mlnb-ArtifactList">
                 {run.artifacts.map(a => (
                   <li key={a.path}>
-                    <code>{a.path}</code>
+                    {actions.openExecuted &&
+                    a.path === run.tags?.['mlnb.executed_notebook'] ? (
+                      <button
+                        type="button"
+                        className="jp-mlnb-Link jp-mlnb-OpenExecuted"
+                        title="Show the notebook as this run executed it"
+                        onClick={() => actions.openExecuted!(run.id)}
+                      >
+                        <notebookIcon.react tag="span" className="jp-mlnb-inlineIcon" />
+                        {a.path}
+                      </button>
+                    ) : (
+                      <code>{a.path}</code>
+                    )}
                     {a.size !== null && a.size !== undefined && (
                       <span className="jp-mlnb-muted"> {a.size} B</span>
                     )}

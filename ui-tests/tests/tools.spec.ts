@@ -78,6 +78,12 @@ test.describe('Pipeline sidebar', () => {
     // report depends on prep's output: it was not asked for and is still stale
     await expect(report.locator('.jp-mlnb-Stage-status')).toHaveText('stale');
 
+    // the notebook as the stage executed it, outputs included (read-only)
+    await prep.locator('.jp-mlnb-Stage-executed').click();
+    const executed = page.locator('.jp-mlnb-ExecutedPanel:not(.lm-mod-hidden) .jp-mlnb-Executed');
+    await expect(executed.locator('.jp-mlnb-Executed-stdout')).toContainText('prep wrote 3');
+    await expect(executed.locator('.jp-mlnb-Executed-source').first()).toContainText('n = ');
+
     // the stage's tracked run opens in the Experiments panel
     await prep.locator('.jp-mlnb-Stage-runLink').click();
     const detail = page.locator('#mlnb-runs .jp-mlnb-RunDetail');
@@ -169,6 +175,19 @@ test.describe('Notebook diff', () => {
     changed = view.locator('.jp-mlnb-CellDiff-modified');
     await expect(changed.locator('.jp-mlnb-DiffLine-added')).toHaveText('+alpha = 3');
     await expect(view.locator('.jp-mlnb-Diff-labelB')).toHaveText('diffme.ipynb (unsaved)');
+
+    // against the last checkpoint: save (Lab makes a checkpoint), edit again, diff
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('docmanager:open', { path: 'diffme.ipynb' });
+      await window.jupyterapp.commands.execute('docmanager:save');
+    });
+    await page.notebook.setCell(0, 'code', 'alpha = 4');
+    await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-mlnb-DiffCheckpointButton').click();
+    view = page.locator('.jp-mlnb-DiffPanel:not(.lm-mod-hidden)');
+    await expect(view.locator('.jp-mlnb-Diff-labelA')).toContainText('checkpoint');
+    changed = view.locator('.jp-mlnb-CellDiff-modified');
+    await expect(changed.locator('.jp-mlnb-DiffLine-removed')).toHaveText('-alpha = 3');
+    await expect(changed.locator('.jp-mlnb-DiffLine-added')).toHaveText('+alpha = 4');
   });
 
   test('Compare with run… shows the run diff header', async ({ page }) => {
