@@ -164,9 +164,6 @@ class NotebookFile(pytest.File):
                 node: Any = NotebookCells.from_parent(self, name=name, pset=ps, nb_timeout=timeout)
             else:
                 node = NotebookItem.from_parent(self, name=name, pset=ps, nb_timeout=timeout)
-            if ps.stage is not None and self.config.pluginmanager.hasplugin("xdist"):
-                # `-n N --dist loadgroup` keeps a pipeline's stages on one worker, in order
-                node.add_marker(pytest.mark.xdist_group(f"mlnb-pipeline:{ps.root}"))
             if skip:
                 node.add_marker(pytest.mark.skip(reason=skip if isinstance(skip, str) else "metadata mlnb.test.skip"))
             yield node
@@ -392,3 +389,37 @@ def order_items(items: list[pytest.Item]) -> None:
         taken = set(idxs)
         rest = [item for i, item in enumerate(items) if i not in taken]
         items[:] = rest[:first] + ranked + rest[first:]
+
+
+# --------------------------------------------------------------------------------------------
+# xdist: a pipeline's notebooks on one worker
+# --------------------------------------------------------------------------------------------
+
+
+def pipeline_group(rootdir: Path, nodeid: str) -> str | None:
+    """``pipeline:<root>`` for a test of a notebook some stage of an mlnb.yaml executes."""
+    file = nodeid.split("::", 1)[0]
+    if not file.endswith(".ipynb"):
+        return None
+    path = (rootdir / file).resolve()
+    try:
+        sets = _stage_sets(path)
+    except Exception:  # noqa: BLE001 - a broken mlnb.yaml is reported by collection
+        return None
+    return f"pipeline:{sets[0].root}" if sets else None
+
+
+def make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's scope scheduling where a scope is a pipeline, or else a single test."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    rootdir = Path(str(config.rootpath))
+    groups: dict[str, str] = {}
+
+    class PipelineScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid not in groups:
+                groups[nodeid] = pipeline_group(rootdir, nodeid) or nodeid
+            return groups[nodeid]
+
+    return PipelineScheduling(config, log)

@@ -57,6 +57,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config._mlnb_pool = None  # type: ignore[attr-defined]
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """(pytest-xdist) ``pytest --mlnb -n N``: like ``--dist load``, except that the notebooks of
+    one mlnb.yaml pipeline go to one worker, in collection order (producers first)."""
+    if not config.getoption("mlnb", False) or getattr(config.option, "dist", None) != "load":
+        return None
+    from mlnb.testing._collect import make_scheduler
+
+    return make_scheduler(config, log)
+
+
 def _pool_size(config: pytest.Config) -> int:
     n = config.getoption("mlnb_kernels", None)
     if n is not None:
