@@ -13,7 +13,8 @@ import React, { useEffect, useState } from 'react';
 
 import { diffIcon } from './icons';
 import { query, requestAPI } from './request';
-import { ICellDiff, INotebookDiff, IRunDiffRow, JSONValue } from './tokens';
+import { ICellDiff, INotebookDiff } from './tokens';
+import { foldLines, runDiffText } from './utils';
 
 /** What to diff: a notebook against a reference, or the notebooks of two runs. */
 export type DiffRequest =
@@ -40,56 +41,6 @@ export function fetchDiff(req: DiffRequest): Promise<INotebookDiff> {
     });
   }
   return requestAPI<INotebookDiff>(`diff${query({ path: req.path, ref: req.ref })}`);
-}
-
-function fmt(v: JSONValue | undefined): string {
-  if (v === null || v === undefined) {
-    return '—';
-  }
-  if (typeof v === 'number') {
-    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
-  }
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
-
-/** `lr 0.1 → 0.2, accuracy 0.91 → 0.93` for the rows that changed. */
-export function runDiffText(rows: IRunDiffRow[]): string {
-  return rows
-    .filter(r => r.changed)
-    .map(r => `${r.key} ${fmt(r.a)} → ${fmt(r.b)}`)
-    .join(', ');
-}
-
-/** Lines to show: changes with `context` lines around them; folded runs as a count. */
-export function foldLines(
-  lines: [string, string][],
-  context = 3
-): ([string, string] | { folded: number })[] {
-  const keep = new Array(lines.length).fill(false);
-  lines.forEach(([op], i) => {
-    if (op !== ' ') {
-      for (let j = Math.max(0, i - context); j <= Math.min(lines.length - 1, i + context); j++) {
-        keep[j] = true;
-      }
-    }
-  });
-  const out: ([string, string] | { folded: number })[] = [];
-  let folded = 0;
-  lines.forEach((line, i) => {
-    if (keep[i]) {
-      if (folded) {
-        out.push({ folded });
-        folded = 0;
-      }
-      out.push(line);
-    } else {
-      folded++;
-    }
-  });
-  if (folded) {
-    out.push({ folded });
-  }
-  return out;
 }
 
 function CellDiffView(props: { cell: ICellDiff }): JSX.Element {

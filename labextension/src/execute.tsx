@@ -12,33 +12,8 @@ import { Widget } from '@lumino/widgets';
 import React, { useEffect, useReducer, useState } from 'react';
 
 import { APIError, query, requestAPI } from './request';
-import {
-  IExecution,
-  IExecutionLog,
-  INotebookParameter,
-  INotebookParameters
-} from './tokens';
-
-/** A client-side check of a value typed for a parameter; null when fine (or unknown type). */
-export function checkParameter(p: INotebookParameter, raw: string): string | null {
-  const value = raw.trim();
-  if (!value) {
-    return p.required ? 'required' : null;
-  }
-  switch (p.type) {
-    case 'int':
-      return /^[+-]?\d+$/.test(value) ? null : 'must be an integer';
-    case 'float':
-      return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value) ||
-        /^[+-]?(inf|nan)$/i.test(value)
-        ? null
-        : 'must be a number';
-    case 'bool':
-      return /^(true|false)$/i.test(value) ? null : 'must be true or false';
-    default:
-      return null;
-  }
-}
+import { IExecution, IExecutionLog, INotebookParameters } from './tokens';
+import { checkParameter } from './utils';
 
 /** The form inside the dialog: one row per parameter. */
 class ParametersForm extends ReactWidget {

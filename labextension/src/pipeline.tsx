@@ -22,52 +22,14 @@ import { pipelineIcon } from './icons';
 import { requestAPI } from './request';
 import {
   IPipeline,
-  IPipelineEvent,
   IPipelineRun,
   IPipelineRunEvents,
   IStageStatus,
   Ids
 } from './tokens';
-import { formatDuration } from './utils';
+import { eventLine, formatDuration } from './utils';
 
 const MAX_LOG_LINES = 2000;
-
-/** One event of `mlnb run --format jsonl` as a log line. */
-export function eventLine(e: IPipelineEvent): string | null {
-  const secs = (d: unknown) =>
-    typeof d === 'number' ? ` in ${d.toFixed(2)}s` : '';
-  switch (e.event) {
-    case 'plan':
-      return null;
-    case 'pipeline-run':
-      return `pipeline run ${e.run_id ?? ''}`;
-    case 'stage-start':
-      return `▶ ${e.stage}${e.reasons?.length ? ` (${e.reasons.join('; ')})` : ''}`;
-    case 'cell':
-      return `  ${e.stage}: cell ${e.number}/${e.total} ${e.status ?? ''}${secs(e.duration)}${e.error ? ` ${e.error}` : ''}`;
-    case 'output':
-    case 'message':
-      return typeof e.text === 'string'
-        ? `  ${e.stage ? `${e.stage}: ` : ''}${e.text.replace(/\n$/, '')}`
-        : null;
-    case 'stage-end':
-      return `✓ ${e.stage} ${e.status ?? 'finished'}${secs(e.duration)}`;
-    case 'stage-fresh':
-      return `= ${e.stage} fresh`;
-    case 'stage-restored':
-      return `= ${e.stage} restored from run ${e.run_id ?? ''}`;
-    case 'stage-failed':
-      return `✗ ${e.stage} failed: ${e.error ?? ''}`;
-    case 'stage-killed':
-      return `✗ ${e.stage} killed`;
-    case 'stage-not-run':
-      return `- ${e.stage} not run${e.reasons?.length ? ` (${e.reasons.join('; ')})` : ''}`;
-    case 'pipeline-end':
-      return `pipeline ${e.status ?? ''}${secs(e.duration)}`;
-    default:
-      return null;
-  }
-}
 
 /** The pipeline's stages and the job this panel follows. */
 export class PipelineModel {

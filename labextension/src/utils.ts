@@ -1,6 +1,12 @@
 /**
  * Pure helpers (no JupyterLab imports) so they can be unit-tested in node.
  */
+import type {
+  INotebookParameter,
+  IPipelineEvent,
+  IRunDiffRow,
+  JSONValue
+} from './tokens';
 
 /** A sortable column of the runs table. */
 export interface ISort {
@@ -212,3 +218,115 @@ export function metricChartSpec(
     }
   };
 }
+
+// ---------------------------------------------------------------------------
+// Pipeline log, parameters form, diff view
+
+/** One event of `mlnb run --format jsonl` as a log line. */
+export function eventLine(e: IPipelineEvent): string | null {
+  const secs = (d: unknown) =>
+    typeof d === 'number' ? ` in ${d.toFixed(2)}s` : '';
+  switch (e.event) {
+    case 'plan':
+      return null;
+    case 'pipeline-run':
+      return `pipeline run ${e.run_id ?? ''}`;
+    case 'stage-start':
+      return `▶ ${e.stage}${e.reasons?.length ? ` (${e.reasons.join('; ')})` : ''}`;
+    case 'cell':
+      return `  ${e.stage}: cell ${e.number}/${e.total} ${e.status ?? ''}${secs(e.duration)}${e.error ? ` ${e.error}` : ''}`;
+    case 'output':
+    case 'message':
+      return typeof e.text === 'string'
+        ? `  ${e.stage ? `${e.stage}: ` : ''}${e.text.replace(/\n$/, '')}`
+        : null;
+    case 'stage-end':
+      return `✓ ${e.stage} ${e.status ?? 'finished'}${secs(e.duration)}`;
+    case 'stage-fresh':
+      return `= ${e.stage} fresh`;
+    case 'stage-restored':
+      return `= ${e.stage} restored from run ${e.run_id ?? ''}`;
+    case 'stage-failed':
+      return `✗ ${e.stage} failed: ${e.error ?? ''}`;
+    case 'stage-killed':
+      return `✗ ${e.stage} killed`;
+    case 'stage-not-run':
+      return `- ${e.stage} not run${e.reasons?.length ? ` (${e.reasons.join('; ')})` : ''}`;
+    case 'pipeline-end':
+      return `pipeline ${e.status ?? ''}${secs(e.duration)}`;
+    default:
+      return null;
+  }
+}
+
+/** A client-side check of a value typed for a parameter; null when fine (or unknown type). */
+export function checkParameter(p: INotebookParameter, raw: string): string | null {
+  const value = raw.trim();
+  if (!value) {
+    return p.required ? 'required' : null;
+  }
+  switch (p.type) {
+    case 'int':
+      return /^[+-]?\d+$/.test(value) ? null : 'must be an integer';
+    case 'float':
+      return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value) ||
+        /^[+-]?(inf|nan)$/i.test(value)
+        ? null
+        : 'must be a number';
+    case 'bool':
+      return /^(true|false)$/i.test(value) ? null : 'must be true or false';
+    default:
+      return null;
+  }
+}
+
+function fmtRunValue(v: JSONValue | undefined): string {
+  if (v === null || v === undefined) {
+    return '—';
+  }
+  if (typeof v === 'number') {
+    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+  }
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** `lr 0.1 → 0.2, accuracy 0.91 → 0.93` for the rows that changed. */
+export function runDiffText(rows: IRunDiffRow[]): string {
+  return rows
+    .filter(r => r.changed)
+    .map(r => `${r.key} ${fmtRunValue(r.a)} → ${fmtRunValue(r.b)}`)
+    .join(', ');
+}
+
+/** Lines to show: changes with `context` lines around them; folded runs as a count. */
+export function foldLines(
+  lines: [string, string][],
+  context = 3
+): ([string, string] | { folded: number })[] {
+  const keep = new Array(lines.length).fill(false);
+  lines.forEach(([op], i) => {
+    if (op !== ' ') {
+      for (let j = Math.max(0, i - context); j <= Math.min(lines.length - 1, i + context); j++) {
+        keep[j] = true;
+      }
+    }
+  });
+  const out: ([string, string] | { folded: number })[] = [];
+  let folded = 0;
+  lines.forEach((line, i) => {
+    if (keep[i]) {
+      if (folded) {
+        out.push({ folded });
+        folded = 0;
+      }
+      out.push(line);
+    } else {
+      folded++;
+    }
+  });
+  if (folded) {
+    out.push({ folded });
+  }
+  return out;
+}
+

@@ -7,6 +7,10 @@ import { describe, it } from 'node:test';
 
 import {
   badgeText,
+  checkParameter,
+  eventLine,
+  foldLines,
+  runDiffText,
   firstLine,
   formatDuration,
   formatValue,
@@ -138,5 +142,71 @@ describe('metricChartSpec', () => {
       { step: 1, value: 2 }
     ]);
     assert.equal(spec.encoding.y.title, 'loss');
+  });
+});
+
+describe('eventLine', () => {
+  it('turns pipeline events into log lines and skips the plan', () => {
+    assert.equal(eventLine({ event: 'plan', stages: [] }), null);
+    assert.equal(eventLine({ event: 'stage-start', stage: 'prep', reasons: ['never run'] }), '▶ prep (never run)');
+    assert.equal(
+      eventLine({ event: 'cell', stage: 'prep', number: 2, total: 3, status: 'ok', duration: 0.5 }),
+      '  prep: cell 2/3 ok in 0.50s'
+    );
+    assert.equal(eventLine({ event: 'stage-failed', stage: 'x', error: 'ZeroDivisionError' }), '✗ x failed: ZeroDivisionError');
+    assert.equal(eventLine({ event: 'output', stage: 's', text: 'hi\n' }), '  s: hi');
+    assert.equal(eventLine({ event: 'output', stage: 's' }), null);
+    assert.equal(eventLine({ event: 'something-new' }), null);
+  });
+});
+
+describe('checkParameter', () => {
+  const p = (type: string, required = false) => ({
+    name: 'x', type, default: required ? null : '1', value: 1, required, comment: ''
+  });
+  it('checks ints, floats and bools; leaves other types to the server', () => {
+    assert.equal(checkParameter(p('int'), ' 3 '), null);
+    assert.equal(checkParameter(p('int'), '3.5'), 'must be an integer');
+    assert.equal(checkParameter(p('float'), '1e-3'), null);
+    assert.equal(checkParameter(p('float'), '-.5'), null);
+    assert.equal(checkParameter(p('float'), 'fast'), 'must be a number');
+    assert.equal(checkParameter(p('bool'), 'True'), null);
+    assert.equal(checkParameter(p('bool'), 'yes'), 'must be true or false');
+    assert.equal(checkParameter(p('list[int]'), 'anything'), null);
+  });
+  it('requires a value only for parameters without a default', () => {
+    assert.equal(checkParameter(p('int', true), '  '), 'required');
+    assert.equal(checkParameter(p('int'), ''), null);
+  });
+});
+
+describe('runDiffText', () => {
+  it('lists the changed rows as a → b', () => {
+    assert.equal(
+      runDiffText([
+        { key: 'lr', a: 0.1, b: 0.2, changed: true },
+        { key: 'epochs', a: 5, b: 5, changed: false },
+        { key: 'accuracy', a: 0.91, b: null, changed: true },
+        { key: 'opt', a: 'sgd', b: 'adam', changed: true }
+      ]),
+      'lr 0.1 → 0.2, accuracy 0.91 → —, opt sgd → adam'
+    );
+    assert.equal(runDiffText([]), '');
+  });
+});
+
+describe('foldLines', () => {
+  it('keeps changes with context and folds long unchanged stretches', () => {
+    const lines: [string, string][] = [];
+    for (let i = 0; i < 10; i++) {
+      lines.push([' ', `l${i}`]);
+    }
+    lines[5] = ['-', 'old'];
+    lines.splice(6, 0, ['+', 'new']);
+    const out = foldLines(lines, 1);
+    assert.deepEqual(out, [{ folded: 4 }, [' ', 'l4'], ['-', 'old'], ['+', 'new'], [' ', 'l6'], { folded: 3 }]);
+  });
+  it('folds everything when nothing changed', () => {
+    assert.deepEqual(foldLines([[' ', 'a'], [' ', 'b']]), [{ folded: 2 }]);
   });
 });
