@@ -154,7 +154,8 @@ class DiffHandler(MlnbHandler):
     """``GET diff?path=NB&ref=HEAD|checkpoint|<rev>|run:<id>``: the version at ``ref`` (side a)
     against the notebook on disk (side b). ``POST diff`` ``{"path", "ref", "content"}``: the same
     with the editor's unsaved notebook as side b. ``GET diff?run_a=A&run_b=B``: the notebooks of
-    two runs. Answer: ``{base, remote, diff, cells (with lines), metadata, counts, labels, runs}``."""
+    two runs. Answer: ``{base, remote, diff, cells (with lines), metadata, counts, labels,
+    runs}``."""
 
     @web.authenticated
     @authorized
@@ -228,8 +229,9 @@ class DiffHandler(MlnbHandler):
                 label_a = f"{ref}:{rel_api}" + (f" ({commit[:8]})" if commit else "")
                 ids = (_latest_run(context, relpath, commit), _latest_run(context, relpath, None))
             out = build_diff(a, b)
-            out.update(labels={"a": label_a, "b": rel_api + (" (unsaved)" if content is not None else "")},
-                       path=rel_api, ref=ref, runs=_runs_header(context, *ids))
+            label_b = rel_api + (" (unsaved)" if content is not None else "")
+            out.update(labels={"a": label_a, "b": label_b}, path=rel_api, ref=ref,
+                       runs=_runs_header(context, *ids))
             return out
 
         await self.respond(build)

@@ -119,7 +119,8 @@ class _ExecuteHandler(MlnbHandler):
     def job(self, job_id: str) -> ExecJob:
         job = self.jobs.jobs.get(job_id) if set(job_id) <= _ID_CHARS else None
         if job is None:
-            raise web.HTTPError(404, f"No notebook execution {job_id!r} was started by this server.")
+            raise web.HTTPError(404, f"No notebook execution {job_id!r} was started by this "
+                                     "server.")
         return job
 
     def notebook_path(self, path: Any) -> tuple[str, str]:
