@@ -1,4 +1,8 @@
-"""Notebook tests: `pytest --mlnb` vs `pytest --nbmake` on the same 20 small notebooks, in one run.
+"""Notebook tests, side by side in one run:
+
+1. `pytest --mlnb` vs `pytest --nbmake` on the same 20 small notebooks;
+2. 20 hand-written tests that each open a notebook and call a function in it:
+   `@mlnb.testing.notebook(...)` vs `@testbook(...)` (both function-scoped, untracked).
 
 Both are timed wall-clock from spawning pytest to its exit (what CI pays), alternating tools per
 repetition, median reported. Each tool runs with the other's plugin disabled (`-p no:nbmake` /
@@ -46,16 +50,47 @@ def build(root: Path, n: int) -> None:
     (root / "pytest.ini").write_text("[pytest]\n")
 
 
+FUNCS = [
+    "import math",
+    "def hypot(a, b):\n    return math.sqrt(a * a + b * b)",
+]
+
+
+def build_fixture_tests(root: Path, n: int) -> None:
+    root.mkdir(parents=True)
+    nb = notebook(0)
+    nb["cells"][1:] = [{"cell_type": "code", "id": f"f{j}", "metadata": {}, "source": s, "outputs": [],
+                        "execution_count": None} for j, s in enumerate(FUNCS)]
+    (root / "funcs.ipynb").write_text(json.dumps(nb))
+    (root / "pytest.ini").write_text("[pytest]\n")
+    mlnb_tests = ["from mlnb.testing import notebook\n"]
+    tb_tests = ["from testbook import testbook\n"]
+    for i in range(n):
+        mlnb_tests.append(
+            f"\n@notebook('funcs.ipynb', track=False)\ndef test_{i}(nb):\n"
+            f"    assert nb.ref('hypot')(3, {i}) == (9 + {i} * {i}) ** 0.5\n"
+        )
+        tb_tests.append(
+            f"\n@testbook('funcs.ipynb', execute=True)\ndef test_{i}(tb):\n"
+            f"    assert tb.ref('hypot')(3, {i}) == (9 + {i} * {i}) ** 0.5\n"
+        )
+    (root / "mlnb_tests.py").write_text("".join(mlnb_tests))
+    (root / "tb_tests.py").write_text("".join(tb_tests))
+
+
 COMMANDS = {
-    "pytest --mlnb": ["--mlnb", "-p", "no:nbmake"],
-    "pytest --nbmake": ["--nbmake", "-p", "no:mlnb"],
+    "pytest --mlnb": ("nbs", ["--mlnb", "-p", "no:nbmake"]),
+    "pytest --nbmake": ("nbs", ["--nbmake", "-p", "no:mlnb"]),
+    "@notebook tests": ("fixtures", ["-p", "no:nbmake", "mlnb_tests.py"]),
+    "@testbook tests": ("fixtures", ["-p", "no:nbmake", "-p", "no:mlnb", "tb_tests.py"]),
 }
+PAIRS = [("pytest --mlnb", "pytest --nbmake"), ("@notebook tests", "@testbook tests")]
 
 
 def run_once(root: Path, args: list[str], n: int) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLNB_")}
     env["MLNB_PROJECT"] = str(root)
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, str(root)]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
@@ -73,21 +108,23 @@ def main() -> None:
     args = ap.parse_args()
     try:
         import nbmake  # noqa: F401
+        import testbook  # noqa: F401
     except ImportError:
-        raise SystemExit("nbmake is not installed: pip install -e '.[bench]' (or pip install nbmake)")
+        raise SystemExit("nbmake/testbook are not installed: pip install -e '.[bench]' (or pip install nbmake testbook)")
 
     work = Path(tempfile.mkdtemp(prefix="mlnb-bench-testing-"))
     try:
-        root = work / "nbs"
-        build(root, args.notebooks)
+        build(work / "nbs", args.notebooks)
+        build_fixture_tests(work / "fixtures", args.notebooks)
         load0 = os.getloadavg()[0]
         times: dict[str, list[float]] = {name: [] for name in COMMANDS}
-        for name, extra in COMMANDS.items():  # untimed warm-up: .pyc files, OS caches
-            run_once(root, extra, args.notebooks)
+        for name, (folder, extra) in COMMANDS.items():  # untimed warm-up: .pyc files, OS caches
+            run_once(work / folder, extra, args.notebooks)
         for rep in range(args.reps):
             order = list(COMMANDS) if rep % 2 == 0 else list(reversed(COMMANDS))
             for name in order:
-                t = run_once(root, COMMANDS[name], args.notebooks)
+                folder, extra = COMMANDS[name]
+                t = run_once(work / folder, extra, args.notebooks)
                 times[name].append(t)
                 print(f"rep {rep + 1}: {name}: {t:.2f} s", file=sys.stderr)
         load1 = os.getloadavg()[0]
@@ -95,23 +132,25 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     med = {name: statistics.median(ts) for name, ts in times.items()}
-    ratio = med["pytest --nbmake"] / med["pytest --mlnb"]
+    ratios = {f"{a} vs {b}": round(med[b] / med[a], 2) for a, b in PAIRS}
     result = {
         "notebooks": args.notebooks, "reps": args.reps, "cpus": os.cpu_count(),
         "load_avg_start": round(load0, 2), "load_avg_end": round(load1, 2),
         "median_s": {k: round(v, 2) for k, v in med.items()},
         "all_s": {k: [round(t, 2) for t in ts] for k, ts in times.items()},
-        "speedup": round(ratio, 2),
+        "speedup": ratios,
     }
     if args.json:
         print(json.dumps(result))
         return
-    print(f"{args.notebooks} notebooks of {len(CELLS)} code cells, {args.reps} reps, "
-          f"{os.cpu_count()} CPUs, load {load0:.1f} -> {load1:.1f}")
-    print(f"| command | median wall time | per notebook |\n|---|---|---|")
+    print(f"{args.notebooks} notebooks of {len(CELLS)} code cells / {args.notebooks} tests calling a "
+          f"notebook function; {args.reps} reps, {os.cpu_count()} CPUs, load {load0:.1f} -> {load1:.1f}")
+    print("| run | median wall time | per notebook or test |\n|---|---|---|")
     for name, t in med.items():
-        print(f"| `{name}` | {t:.2f} s | {t / args.notebooks * 1000:.0f} ms |")
-    print(f"\nmlnb is {ratio:.2f}x faster than nbmake (target >= 2x)")
+        print(f"| {name} | {t:.2f} s | {t / args.notebooks * 1000:.0f} ms |")
+    print()
+    for pair, ratio in ratios.items():
+        print(f"{pair}: {ratio:.2f}x" + ("  (target >= 2x)" if "nbmake" in pair else ""))
 
 
 if __name__ == "__main__":
