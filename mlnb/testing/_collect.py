@@ -150,6 +150,13 @@ def _options(config: pytest.Config) -> _Options:
 class NotebookFile(pytest.File):
     """A ``.ipynb`` file: one item per parameter set (a collector of cells with --mlnb-cells)."""
 
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        from mlnb.errors import MlnbError
+
+        if isinstance(excinfo.value, MlnbError):  # unreadable notebook, bad mlnb.yaml, bad metadata
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
     def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
         from mlnb.execute._notebook import read_notebook
 

@@ -70,6 +70,17 @@ def test_bad_metadata_params_is_a_collection_error_that_says_what_to_write(inner
     result.stdout.fnmatch_lines(["*metadata.mlnb.test.params must be a list of mappings*"])
 
 
+def test_unreadable_notebooks_and_specs_are_one_line_collection_errors(inner, write_nb, pytester):
+    pytester.path.joinpath("broken.ipynb").write_text('{"cells": [', encoding="utf-8")
+    (pytester.path / "sub").mkdir()
+    pytester.path.joinpath("sub", "mlnb.yaml").write_text("stages:\n  a: {}\n")
+    write_nb("sub/nb.ipynb", ["x = 1"])
+    result = inner("--mlnb", "--co", "-q")
+    result.stdout.fnmatch_lines(["Cannot read notebook *broken.ipynb: not valid JSON*"])
+    result.stdout.fnmatch_lines(["*mlnb.yaml*stage 'a'*notebook:*is required*"])
+    assert "Traceback" not in result.stdout.str() and "_collect.py" not in result.stdout.str()
+
+
 def test_wrong_parameters_fail_before_any_kernel_starts(inner, write_nb):
     write_nb("nb.ipynb", [("lr = 0.1", ["parameters"]), "x = 1"], metadata={"params": [{"lrr": 0.5}]})
     result = inner("--mlnb")
