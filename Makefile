@@ -37,6 +37,8 @@ test: install test-python test-browser
 
 test-python: install
 	$(PY) -m pytest -n 2 --dist loadfile -q
+	# the example project's notebooks, tested with mlnb's own pytest plugin
+	$(PY) -m pytest --mlnb -q -p no:cacheprovider examples/
 
 test-browser: install
 	PYTHON=$(abspath $(PY)) bash ui-tests/run.sh
