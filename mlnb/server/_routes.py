@@ -5,7 +5,7 @@ from __future__ import annotations
 from jupyter_server.utils import url_path_join
 from tornado.web import RequestHandler
 
-from . import diff, execute, pipeline, runs
+from . import data, diff, execute, pipeline, runs
 
 API_PREFIX = "mlnb/api"
 
@@ -28,6 +28,10 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"notebook/execute/(?P<job_id>[^/]+)", execute.ExecutionHandler),
     (r"notebook/execute/(?P<job_id>[^/]+)/cancel", execute.ExecutionCancelHandler),
     (r"notebook/executed", execute.ExecutedNotebookHandler),
+    (r"data", data.DataHandler),
+    (r"data/pin", data.DataPinHandler),
+    (r"data/checkout", data.DataCheckoutHandler),
+    (r"data/diff", data.DataDiffHandler),
 ]
 
 
