@@ -49,9 +49,9 @@ SIZES = {
     "mlnb_throughput_n": (500_000, 50_000),
     "mlflow_latency_n": (2_000, 200),
     "mlflow_async_n": (2_000, 300),
-    "mlflow_batch_n": (100_000, 10_000),
+    "mlflow_batch_n": (50_000, 10_000),
     "mlnb_throughput_reps": (3, 1),
-    "reps": (7, 3),
+    "reps": (5, 3),
 }
 BATCH = 1000
 
