@@ -12,7 +12,9 @@ fails here, with the store's answer, rather than as a timeout in the browser.
 
 Last (no runs recorded): a two-stage ``mlnb.yaml`` (pipeline/prep.ipynb → report.ipynb),
 ``params.ipynb`` with a parameters cell, and a git repository where ``diffme.ipynb`` is
-committed and then edited, for the Pipeline, run-with-parameters and diff tests.
+committed and then edited, for the Pipeline, run-with-parameters and diff tests; and
+``pinned.ipynb`` whose metadata pins ``data/labels.csv``, replaced since (a drifted pin) for the
+Data panel test.
 """
 
 from __future__ import annotations
@@ -183,6 +185,21 @@ def seed_tools(project: Path) -> None:
     diffme.write_text(json.dumps(plain_notebook(["alpha = 2", "print('unchanged')"])))
 
 
+def seed_data(project: Path) -> None:
+    """pinned.ipynb pins data/labels.csv, which is then replaced: a drifted pin (no run)."""
+    from mlnb.data import pin
+    from mlnb.project import Project
+
+    (project / "data").mkdir(exist_ok=True)
+    labels = project / "data" / "labels.csv"
+    labels.write_text("id,label\n1,cat\n")
+    notebook = project / "pinned.ipynb"
+    notebook.write_text(json.dumps(plain_notebook(["print(open('data/labels.csv').read())"])))
+    pin([labels], project=Project(project), notebook=notebook, note="v1 labels")
+    labels.unlink()  # a new file: the pinned one may be a read-only hardlink into the cache
+    labels.write_text("id,label\n1,dog\n")
+
+
 def main() -> None:
     project = Path(sys.argv[1]).resolve()
     project.mkdir(parents=True, exist_ok=True)
@@ -192,6 +209,7 @@ def main() -> None:
     log_hostile_run(project)
     check(project)
     seed_tools(project)
+    seed_data(project)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { CellBadges } from './badges';
+import { DataModel, DataPanel, followPinMessages } from './data';
 import { experimentsIcon } from './icons';
 import { RunsModel } from './model';
 import { Navigator } from './navigate';
@@ -89,6 +90,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
       notebookPath
     });
     panel.disposed.connect(() => badges.dispose());
+
+    // Data sidebar; pins published by `%mlnb pin` go into the open notebook's model
+    followPinMessages(tracker);
+    const dataPanel = new DataPanel({ model: new DataModel(tracker) });
+    app.shell.add(dataPanel, 'left', { rank: 620, type: 'Data' });
+    if (restorer) {
+      restorer.add(dataPanel, Ids.dataSidebar);
+    }
+    app.commands.addCommand(Ids.openDataCommand, {
+      label: 'Open Data',
+      caption: 'Show the mlnb Data sidebar (pins of the current notebook)',
+      execute: () => app.shell.activateById(dataPanel.id)
+    });
+    if (palette) {
+      palette.addItem({ command: Ids.openDataCommand, category: 'Experiments' });
+    }
 
     if (settingRegistry) {
       const apply = (settings: ISettingRegistry.ISettings) => {

@@ -344,6 +344,62 @@ export interface INotebookDiff {
   runs: IRunDiff | null;
 }
 
+/** A data pin as `mlnb.lock` and `metadata.mlnb.data` record it (the path is the key). */
+export interface IPinRecord {
+  hash: string;
+  size: number;
+  nfiles: number;
+  kind: 'file' | 'dir' | string;
+  pinned_at: string;
+  note?: string | null;
+}
+
+/** One pin of a notebook with its state (`PinStatus.to_dict()` + `server_path`). */
+export interface IPinState {
+  /** Relative to the project root. */
+  path: string;
+  /** Relative to the server root; null when outside it (no buttons then). */
+  server_path: string | null;
+  state: 'ok' | 'modified' | 'missing' | string;
+  pin: IPinRecord & { path: string };
+  hash: string | null;
+  added: string[];
+  removed: string[];
+  modified: string[];
+  detail: string | null;
+}
+
+/** `GET data?notebook=` / `POST data`: the Data panel's view of one notebook. */
+export interface INotebookData {
+  notebook: string;
+  run_id: string | null;
+  pins: IPinState[];
+  unpinned_reads: {
+    path: string;
+    server_path: string | null;
+    hash: string | null;
+    size: number | null;
+  }[];
+  project_root: string;
+}
+
+/** `POST data/pin` and the `application/vnd.mlnb.data-pins+json` display message. */
+export interface IDataPins {
+  notebook: string | null;
+  pins: { [path: string]: IPinRecord };
+}
+
+/** `GET data/diff?path=`. */
+export interface IDataDiff {
+  path: string;
+  old: string | null;
+  new: string | null;
+  kind: string;
+  added: string[];
+  removed: string[];
+  modified: string[];
+}
+
 /** Stable ids and names used by the frontend (tests rely on them). */
 export namespace Ids {
   export const plugin = 'mlnb:plugin';
@@ -358,4 +414,7 @@ export namespace Ids {
   export const diffCheckpointCommand = 'mlnb:diff-checkpoint';
   export const diffRunsCommand = 'mlnb:diff-runs';
   export const openExecutedCommand = 'mlnb:open-executed-notebook';
+  export const dataSidebar = 'mlnb-data';
+  export const openDataCommand = 'mlnb:open-data';
+  export const dataPinsMime = 'application/vnd.mlnb.data-pins+json';
 }
