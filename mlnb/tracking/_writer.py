@@ -56,6 +56,12 @@ _SQL: dict[str, str] = {
         " execution_count = COALESCE(?, execution_count) WHERE id = ?"
     ),
 }
+_METRIC_PREFIX = (
+    "INSERT INTO metrics (run_id, key, value, step, ts, cell_execution_id) VALUES "
+)
+# Rows per multi-row INSERT: sqlite3's executemany releases the GIL once per row, which starves
+# this thread while the user's loop logs; one statement per chunk hands the GIL over far less.
+_CHUNK = 500
 _LATEST_SQL = (
     "INSERT INTO latest_metrics (run_id, key, value, step, ts, cell_execution_id)"
     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value,"
@@ -71,10 +77,12 @@ class Writer:
     """Batches operations on a background thread and commits them through ``conn``."""
 
     def __init__(self, conn, *, interval: float = 0.05, batch_size: int = 1000,
+                 max_pending: int = 200_000,
                  prepare: Callable[[list[Op]], None] | None = None) -> None:
         self._conn = conn
         self._interval = interval
         self._batch_size = batch_size
+        self._max_pending = max_pending
         self._prepare = prepare
         self._queue: list[Op] = []
         self._cv = threading.Condition(threading.Lock())
@@ -90,8 +98,12 @@ class Writer:
         with self._cv:
             self._queue.append((kind, row))
             self._submitted += 1
-            if len(self._queue) >= self._batch_size:
+            n = len(self._queue)
+            if n >= self._batch_size:
                 self._cv.notify_all()
+                if n >= self._max_pending and self._thread.is_alive():
+                    # Back-pressure: bound memory, and let the writer catch up.
+                    self._cv.wait_for(lambda: len(self._queue) < self._max_pending, 5.0)
 
     def submit_many(self, ops: list[Op]) -> None:
         with self._cv:
@@ -145,6 +157,7 @@ class Writer:
                     )
                 batch, self._queue = self._queue, []
                 self._urgent = False
+                self._cv.notify_all()  # wake loggers waiting on a full queue
             try:
                 if self._prepare is not None:
                     self._prepare(batch)
@@ -169,7 +182,10 @@ def _apply(cur, batch: list[Op]) -> None:
             j += 1
         rows = [op[1] for op in batch[i:j]]
         if kind == "metric":
-            cur.executemany(_SQL["metric"], rows)
+            for k in range(0, len(rows), _CHUNK):
+                chunk = rows[k : k + _CHUNK]
+                cur.execute(_METRIC_PREFIX + ",".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                            [v for r in chunk for v in r])
             for r in rows:  # (run_id, key, value, step, ts, cell)
                 k = (r[0], r[1])
                 prev = latest.get(k)
