@@ -34,6 +34,9 @@ from ._context import SETTINGS_KEY, ServerContext
 
 __all__ = ["MlnbHandler", "encode_json", "http_status_for"]
 
+from mlnb.data._errors import DataError  # noqa: E402 - light: only mlnb.errors
+from mlnb.pipeline._errors import PipelineBusyError  # noqa: E402
+
 T = TypeVar("T")
 
 # First match wins: subclasses before their bases. Anything else from mlnb is a 500.
@@ -41,6 +44,10 @@ _STATUS_FOR_ERROR: tuple[tuple[type[MlnbError], int], ...] = (
     (PathOutsideRootError, 403),
     (RunNotFoundError, 404),
     (UsageError, 400),
+    # The workspace or the project is in a state that refuses the request (unpinned changes,
+    # a corrupt or missing object, another pipeline run): the client may resolve and retry.
+    (DataError, 409),
+    (PipelineBusyError, 409),
 )
 
 _INT_RE = re.compile(r"[+-]?[0-9]{1,18}")

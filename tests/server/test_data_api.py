@@ -115,7 +115,7 @@ async def test_checkout_restores_and_diff_names_changed_files(api, pinned: Path)
     assert reply.body["added"] == ["2.png"] and reply.body["kind"] == "dir"
     # unpinned local changes are refused without force
     reply = await api("data", "checkout", method="POST", body={"path": "a.csv"})
-    assert reply.code >= 400 and "force" in reply.body["message"]
+    assert reply.code == 409 and "force" in reply.body["message"]
     assert (pinned / "a.csv").read_text() == "changed"
     reply = await api("data", "checkout", method="POST", body={"path": "a.csv", "force": True})
     assert reply.code == 200, reply
