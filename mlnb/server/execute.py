@@ -13,11 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
-import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,13 +23,11 @@ from tornado import web
 
 from mlnb.errors import UsageError
 
-from ._base import MlnbHandler
+from ._jobs import CommandJob, JobHandler, read_lines, spawn_mlnb
 
 __all__ = ["ParametersHandler", "ExecutionsHandler", "ExecutionHandler", "ExecutionCancelHandler",
            "ExecutedNotebookHandler"]
 
-_JOBS_KEY = "mlnb_execute_jobs"
-_ID_CHARS = set("0123456789abcdef")
 MAX_RUNNING = 4
 MAX_LOG_CHUNK = 256 * 1024
 _RUN_RE = re.compile(rb"^Run: ([0-9A-Za-z_-]+)\s*$", re.M)
@@ -41,37 +35,21 @@ _CELL_RE = re.compile(rb"^cell (\d+)/(\d+) (?!started)", re.M)
 _START_RE = re.compile(rb"^executing .* \((\d+) code cells\)\s*$", re.M)
 
 
-class ExecJob:
+class ExecJob(CommandJob):
     """One ``mlnb exec`` started by this server."""
 
     def __init__(self, id: str, proc: subprocess.Popen[bytes], log_path: Path, path: str,
                  parameters: dict[str, Any]) -> None:
-        self.id = id
-        self.proc = proc
+        super().__init__(id, proc)
         self.log_path = log_path
         self.path = path
         self.parameters = parameters
-        self.started = time.time()
-        self.ended: float | None = None
-        self.cancel_requested = 0
-
-    def returncode(self) -> int | None:
-        code = self.proc.poll()
-        if code is not None and self.ended is None:
-            self.ended = time.time()
-        return code
 
     def read_log(self, offset: int) -> tuple[str, int]:
         """Complete lines from byte ``offset`` (all of it once the process ended); next offset."""
         done = self.returncode() is not None
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(offset)
-                data = f.read(MAX_LOG_CHUNK)
-        except FileNotFoundError:
-            return "", offset
-        end = len(data) if done and len(data) < MAX_LOG_CHUNK else data.rfind(b"\n") + 1
-        return data[:end].decode("utf-8", "replace"), offset + end
+        data, next_offset = read_lines(self.log_path, offset, MAX_LOG_CHUNK, through_end=done)
+        return data.decode("utf-8", "replace"), next_offset
 
     def summary(self) -> dict[str, Any]:
         code = self.returncode()
@@ -85,43 +63,19 @@ class ExecJob:
         total = int(cells[-1][1]) if cells else (int(start[-1]) if start else None)
         status = "running" if code is None else {0: "finished", 130: "killed"}.get(code, "failed")
         return {
-            "id": self.id,
+            **self.base_summary(),
             "path": self.path,
             "parameters": self.parameters,
             "status": status,
-            "returncode": code,
             "run_id": run[-1].decode() if run else None,
             "cells_done": int(cells[-1][0]) if cells else 0,
             "cells_total": total,
-            "started": self.started,
-            "ended": self.ended,
-            "cancel_requested": self.cancel_requested > 0,
         }
 
 
-class _Jobs:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.jobs: dict[str, ExecJob] = {}
-
-    def running(self) -> list[ExecJob]:
-        return [j for j in self.jobs.values() if j.returncode() is None]
-
-
-class _ExecuteHandler(MlnbHandler):
-    @property
-    def jobs(self) -> _Jobs:
-        registry = self.settings.get(_JOBS_KEY)
-        if registry is None:
-            registry = self.settings[_JOBS_KEY] = _Jobs()
-        return registry
-
-    def job(self, job_id: str) -> ExecJob:
-        job = self.jobs.jobs.get(job_id) if set(job_id) <= _ID_CHARS else None
-        if job is None:
-            raise web.HTTPError(404, f"No notebook execution {job_id!r} was started by this "
-                                     "server.")
-        return job
+class _ExecuteHandler(JobHandler[ExecJob]):
+    jobs_key = "mlnb_execute_jobs"
+    job_noun = "notebook execution"
 
     def notebook_path(self, path: Any) -> tuple[str, str]:
         """(real path, path relative to the server root) of a notebook inside the root."""
@@ -215,17 +169,12 @@ class ExecutionsHandler(_ExecuteHandler):
                 folder = project.mlnb_dir / "exec" / "jobs"
                 folder.mkdir(parents=True, exist_ok=True)
                 log = folder / f"{job_id}.log"
-                cmd = [sys.executable, "-m", "mlnb.cli", "--project", str(project.root), "exec",
-                       os_path, "--progress", "lines", "--log-output"]
+                args = ["exec", os_path, "--progress", "lines", "--log-output"]
                 for name, value in given.items():
-                    cmd += ["-p", str(name), _raw(value)]
-                env = {**os.environ, "MLNB_PROJECT": str(project.root), "PYTHONUNBUFFERED": "1"}
-                for k in ("MLNB_RUN_ID", "MLNB_NOTEBOOK", "MLNB_PARENT_RUN_ID"):
-                    env.pop(k, None)
+                    args += ["-p", str(name), _raw(value)]
                 with open(log, "wb") as out:
-                    proc = subprocess.Popen(cmd, cwd=os.path.dirname(os_path), env=env,
-                                            stdin=subprocess.DEVNULL, stdout=out,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+                    proc = spawn_mlnb(args, project.root, os.path.dirname(os_path), out,
+                                      subprocess.STDOUT)
                 job = ExecJob(job_id, proc, log, rel, dict(given))
                 registry.jobs[job_id] = job
                 return job
@@ -259,15 +208,7 @@ class ExecutionCancelHandler(_ExecuteHandler):
     @web.authenticated
     @authorized
     async def post(self, job_id: str) -> None:
-        job = self.job(job_id)
-        if job.returncode() is None:
-            job.cancel_requested += 1
-            try:
-                job.proc.send_signal(signal.SIGINT)
-            except ProcessLookupError:
-                pass
-        self.set_status(202)
-        await self.respond(job.summary)
+        await self.cancel_job(job_id)
 
 
 def executed_notebook(context: Any, run_id: str) -> dict[str, Any]:

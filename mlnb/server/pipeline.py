@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
-import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,54 +21,39 @@ from tornado import web
 
 from mlnb.errors import UsageError
 
-from ._base import MlnbHandler
+from ._jobs import CommandJob, JobHandler, read_lines, spawn_mlnb
 
 __all__ = ["PipelineHandler", "PipelineRunsHandler", "PipelineRunHandler", "PipelineCancelHandler"]
 
-_JOBS_KEY = "mlnb_pipeline_jobs"
-_ID_CHARS = set("0123456789abcdef")
 MAX_EVENTS = 2000  # per poll
 
 
-class Job:
+class Job(CommandJob):
     """One ``mlnb run`` started by this server."""
 
     def __init__(self, id: str, proc: subprocess.Popen[bytes], events_path: Path, log_path: Path,
                  stages: list[str], force: bool, jobs: int) -> None:
-        self.id = id
-        self.proc = proc
+        super().__init__(id, proc)
         self.events_path = events_path
         self.log_path = log_path
         self.stages = stages
         self.force = force
         self.jobs = jobs
-        self.started = time.time()
-        self.ended: float | None = None
-        self.cancel_requested = 0
-
-    def returncode(self) -> int | None:
-        code = self.proc.poll()
-        if code is not None and self.ended is None:
-            self.ended = time.time()
-        return code
 
     def read_events(self, offset: int) -> tuple[list[dict[str, Any]], int]:
         """Complete JSON lines from byte ``offset``; the offset to ask for next."""
-        try:
-            with open(self.events_path, "rb") as f:
-                f.seek(offset)
-                data = f.read(4 << 20)
-        except FileNotFoundError:
-            return [], offset
-        end = data.rfind(b"\n") + 1
+        data, _ = read_lines(self.events_path, offset, 4 << 20)
+        lines = data.splitlines()
+        end = len(data)
+        if len(lines) > MAX_EVENTS:  # the rest next time
+            lines = lines[:MAX_EVENTS]
+            end = sum(len(line) + 1 for line in lines)
         events = []
-        for line in data[:end].splitlines()[:MAX_EVENTS]:
+        for line in lines:
             try:
                 events.append(json.loads(line))
             except ValueError:
                 continue
-        if len(data[:end].splitlines()) > MAX_EVENTS:  # the rest next time
-            end = sum(len(l) + 1 for l in data[:end].splitlines()[:MAX_EVENTS])
         return events, offset + end
 
     def summary(self) -> dict[str, Any]:
@@ -106,17 +87,13 @@ class Job:
         if code is not None and status == "running":
             status = {0: "finished", 130: "killed"}.get(code, "failed")
         return {
-            "id": self.id,
+            **self.base_summary(),
             "status": status,
             "run_id": run_id,
             "stages_requested": self.stages,
             "force": self.force,
             "jobs": self.jobs,
             "stages": stages,
-            "returncode": code,
-            "started": self.started,
-            "ended": self.ended,
-            "cancel_requested": self.cancel_requested > 0,
             "log_tail": self.log_tail() if code not in (None, 0) else "",
         }
 
@@ -129,31 +106,9 @@ class Job:
             return ""
 
 
-class _Jobs:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.jobs: dict[str, Job] = {}
-
-    def running(self) -> Job | None:
-        for job in self.jobs.values():
-            if job.returncode() is None:
-                return job
-        return None
-
-
-class _PipelineHandler(MlnbHandler):
-    @property
-    def jobs(self) -> _Jobs:
-        registry = self.settings.get(_JOBS_KEY)
-        if registry is None:
-            registry = self.settings[_JOBS_KEY] = _Jobs()
-        return registry
-
-    def job(self, job_id: str) -> Job:
-        job = self.jobs.jobs.get(job_id) if set(job_id) <= _ID_CHARS else None
-        if job is None:
-            raise web.HTTPError(404, f"No pipeline run {job_id!r} was started by this server.")
-        return job
+class _PipelineHandler(JobHandler[Job]):
+    jobs_key = "mlnb_pipeline_jobs"
+    job_noun = "pipeline run"
 
 
 def _pipeline_view(project: Any) -> dict[str, Any]:
@@ -195,7 +150,7 @@ class PipelineHandler(_PipelineHandler):
         def build() -> dict[str, Any]:
             view = _pipeline_view(context.project())
             running = registry.running()
-            view["running"] = running.summary() if running is not None else None
+            view["running"] = running[0].summary() if running else None
             return view
 
         await self.respond(build)
@@ -241,23 +196,19 @@ class PipelineRunsHandler(_PipelineHandler):
             load_pipeline(project).select(stages)  # unknown stages / bad mlnb.yaml: 400 now
             with registry.lock:
                 running = registry.running()
-                if running is not None:
-                    raise web.HTTPError(409, f"Pipeline run {running.id} is still running; cancel it or wait.")
+                if running:
+                    raise web.HTTPError(
+                        409, f"Pipeline run {running[0].id} is still running; cancel it or wait.")
                 job_id = uuid.uuid4().hex[:16]
                 folder = project.mlnb_dir / "pipeline" / "jobs"
                 folder.mkdir(parents=True, exist_ok=True)
                 events, log = folder / f"{job_id}.jsonl", folder / f"{job_id}.log"
-                cmd = [sys.executable, "-m", "mlnb.cli", "--project", str(project.root), "run",
-                       "--format", "jsonl", "-j", str(jobs)]
+                args = ["run", "--format", "jsonl", "-j", str(jobs)]
                 if force:
-                    cmd.append("--force")
-                cmd += ["--", *stages]
-                env = {**os.environ, "MLNB_PROJECT": str(project.root), "PYTHONUNBUFFERED": "1"}
-                for k in ("MLNB_RUN_ID", "MLNB_NOTEBOOK", "MLNB_PARENT_RUN_ID"):
-                    env.pop(k, None)
+                    args.append("--force")
+                args += ["--", *stages]
                 with open(events, "wb") as out, open(log, "wb") as err:
-                    proc = subprocess.Popen(cmd, cwd=project.root, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=out, stderr=err, start_new_session=True)
+                    proc = spawn_mlnb(args, project.root, project.root, out, err)
                 job = Job(job_id, proc, events, log, stages, force, jobs)
                 registry.jobs[job_id] = job
                 return job
@@ -290,12 +241,4 @@ class PipelineCancelHandler(_PipelineHandler):
     @web.authenticated
     @authorized
     async def post(self, job_id: str) -> None:
-        job = self.job(job_id)
-        if job.returncode() is None:
-            job.cancel_requested += 1
-            try:
-                job.proc.send_signal(signal.SIGINT)
-            except ProcessLookupError:
-                pass
-        self.set_status(202)
-        await self.respond(job.summary)
+        await self.cancel_job(job_id)
