@@ -198,6 +198,10 @@ def seed_data(project: Path) -> None:
     pin([labels], project=Project(project), notebook=notebook, note="v1 labels")
     labels.unlink()  # a new file: the pinned one may be a read-only hardlink into the cache
     labels.write_text("id,label\n1,dog\n")
+    # pinme.ipynb pins a file from a cell: the pin must reach the OPEN notebook's metadata
+    (project / "data" / "features.csv").write_text("x,y\n1,2\n")
+    (project / "pinme.ipynb").write_text(json.dumps(plain_notebook(
+        ["%load_ext mlnb", "%mlnb pin data/features.csv --note 'from a cell'"])))
 
 
 def main() -> None:

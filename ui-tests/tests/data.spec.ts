@@ -53,3 +53,51 @@ test('a drifted pin is shown as drifted and Check out restores it', async ({
   );
   expect(errors).toEqual([]);
 });
+
+test('a pin made by %mlnb pin in a cell lands in the open notebook, not on disk', async ({
+  page
+}) => {
+  const errors: string[] = [];
+  page.on('pageerror', error => errors.push(error.stack ?? error.message));
+  // The pins in the notebook FILE's metadata (not its cells, whose source names the note).
+  const pinsOnDisk = () =>
+    Object.keys(
+      JSON.parse(fs.readFileSync(projectFile('pinme.ipynb'), 'utf-8')).metadata
+        ?.mlnb?.data ?? {}
+    );
+  expect(pinsOnDisk()).toEqual([]);
+
+  await page.evaluate(async () => {
+    await window.jupyterapp.commands.execute('docmanager:open', {
+      path: 'pinme.ipynb'
+    });
+  });
+  await expect(
+    page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell').first()
+  ).toBeVisible();
+  await page.notebook.run();
+
+  // The open model holds the pin (metadata.mlnb.data), so the Data panel shows it as ok.
+  await page.evaluate(async () => {
+    await window.jupyterapp.commands.execute('mlnb:open-data');
+  });
+  const pin = page.locator(
+    '#mlnb-data .jp-mlnb-DataPin[data-path="data/features.csv"]'
+  );
+  await expect(pin.locator('.jp-mlnb-DataPin-state')).toHaveText('ok');
+  await expect(pin).toContainText('from a cell');
+  const note = await page.evaluate(() => {
+    const panel = window.jupyterapp.shell.currentWidget as any;
+    const mlnb = panel?.content?.model?.getMetadata('mlnb') as any;
+    return mlnb?.data?.['data/features.csv']?.note ?? null;
+  });
+  expect(note).toBe('from a cell');
+
+  // The kernel did not write the file behind the editor's back: no "file changed" dialog,
+  // and the pin reaches the disk only when the user saves.
+  await expect(page.locator('.jp-Dialog')).toHaveCount(0);
+  expect(pinsOnDisk()).toEqual([]);
+  await page.notebook.save();
+  await expect.poll(pinsOnDisk).toEqual(['data/features.csv']);
+  expect(errors).toEqual([]);
+});
