@@ -30,7 +30,10 @@ __all__ = ["CellIdKernelClient", "Kernel", "KernelPool", "start_kernel", "prepar
 
 DEFAULT_KERNEL = "python3"
 #: Environment variables a run sets in its kernel; scrubbed from warm kernels and untracked runs.
-RUN_ENV_KEYS = ("MLNB_RUN_ID", "MLNB_NOTEBOOK", "MLNB_PARENT_RUN_ID")
+RUN_ENV_KEYS = ("MLNB_RUN_ID", "MLNB_NOTEBOOK", "MLNB_PARENT_RUN_ID", "MLNB_TRACKING")
+# An untracked execution turns tracking off in its kernel: the notebook's own `%load_ext mlnb`
+# or `mlnb.log_metric` then records nothing.
+UNTRACKED_ENV = {"MLNB_TRACKING": "off"}
 
 
 class CellIdKernelClient(AsyncKernelClient):

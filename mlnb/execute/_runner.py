@@ -391,7 +391,11 @@ async def run_prepared(
         reporter.message(w)
 
     # -- the run (in this process) ------------------------------------------------------------
-    env_overrides: dict[str, str] = {}
+    from mlnb.execute._kernel import UNTRACKED_ENV
+    from mlnb.tracking import tracking_enabled
+
+    track = track and tracking_enabled()  # MLNB_TRACKING=off wins over the default
+    env_overrides: dict[str, str] = dict(UNTRACKED_ENV)
     if track:
         run = _start_run(prep, run_name, tags, parent_run_id)
         env_overrides = {

@@ -26,9 +26,11 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.events.register("pre_run_cell", t.pre_run_cell)
     ipython.events.register("post_run_cell", t.post_run_cell)
     # After the tracker's handlers, so reads link to the cell execution the tracker opened.
+    from mlnb import tracking
     from mlnb.kernel import _reads
 
-    _reads.install(ipython, t)
+    if tracking.tracking_enabled():
+        _reads.install(ipython, t)
     _tracker = t
     # Open (or adopt) the run now so it exists even before the next cell runs.
     t.ensure_run()

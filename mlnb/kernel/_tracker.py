@@ -117,6 +117,8 @@ class CellTracker:
         return "notebook"
 
     def ensure_run(self) -> tracking.ActiveRun | None:
+        if not tracking.tracking_enabled():
+            return None
         run = tracking.active_run()
         if run is not None:
             return run

@@ -346,7 +346,9 @@ class NotebookSession:
             return
         if self.closed:
             raise RuntimeError(f"{self.display}: the notebook session is closed")
-        env_overrides: dict[str, str] = {}
+        from mlnb.execute._kernel import UNTRACKED_ENV
+
+        env_overrides: dict[str, str] = dict(UNTRACKED_ENV)
         if self.track:
             from mlnb.execute._runner import _start_run
 

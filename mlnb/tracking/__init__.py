@@ -25,6 +25,7 @@ from mlnb.tracking._fluent import (
     set_tags,
     source_hash,
     start_run,
+    tracking_enabled,
     _reset_for_tests,
 )
 from mlnb.tracking._models import MetricPoint, Run, RunList
@@ -35,5 +36,5 @@ __all__ = [
     "active_run", "adopt_run", "begin_cell", "compile_filter", "compile_order_by",
     "current_cell_id", "end_cell", "end_run", "flush", "get_run", "log_artifact", "log_metric",
     "log_metrics", "log_param", "log_params", "metric_history", "open_store", "runs", "set_tag",
-    "set_tags", "source_hash", "start_run",
+    "set_tags", "source_hash", "start_run", "tracking_enabled",
 ]

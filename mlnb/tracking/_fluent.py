@@ -11,6 +11,8 @@ Semantics (documented in docs/tracking.md):
 * Params are immutable within a run: the same value again is a no-op, another value is a
   ``ParamConflictError`` that says to start a new run.
 * Everything logged while a notebook cell runs links to that cell execution.
+* ``MLNB_TRACKING=off`` turns all of it into no-ops (untracked headless runs and tests set it,
+  so a notebook's own ``%load_ext mlnb`` or ``mlnb.log_metric`` records nothing).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ from mlnb.tracking._store import Store, encode_param
 
 _PACKAGES = ("mlnb", "numpy", "pandas", "scikit-learn", "torch", "tensorflow", "jax", "xgboost",
              "lightgbm", "polars", "ipykernel")
+
+
+def tracking_enabled() -> bool:
+    """False when ``MLNB_TRACKING`` is off/0/false/no: logging then records nothing."""
+    return os.environ.get("MLNB_TRACKING", "on").strip().lower() not in ("off", "0", "false", "no")
 
 
 def _new_id() -> str:
@@ -323,6 +330,8 @@ def start_run(name: str | None = None, params: Mapping[str, Any] | None = None,
     the run is ended only by ``run.end()`` / ``end_run(run=run)`` (headless runners use this to
     drive several runs at once). Its parent defaults to the active run.
     """
+    if not tracking_enabled():
+        return _NullRun(name)
     store = open_store()
     with _state.lock:
         stack = _state.stack
@@ -411,6 +420,9 @@ def end_run(status: str = "finished", run: ActiveRun | None = None) -> None:
     """End the innermost active run (or ``run``). With no active run this does nothing."""
     if status not in ("finished", "failed", "killed"):
         raise UsageError(f"status must be 'finished', 'failed' or 'killed', not {status!r}.")
+    if isinstance(run, _NullRun):
+        run.end(status)
+        return
     with _state.lock:
         if run is None:
             if not _state.stack:
@@ -429,7 +441,48 @@ def _run_for_logging() -> ActiveRun:
     stack = _state.stack
     if stack:
         return stack[-1]
+    if not tracking_enabled():
+        return _NULL_RUN
     return start_run(_auto=True)
+
+
+class _NullRun:
+    """What the Run API hands out while tracking is off: accepts everything, records nothing."""
+
+    id = "untracked"
+    ended = False
+    status = "running"
+    adopted = session = auto = False
+    parent_id = None
+    experiment = "default"
+    notebook = None
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+        self._params: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return "<untracked run (MLNB_TRACKING is off)>"
+
+    def _ignore(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    log_param = log_params = log_metric = log_metrics = set_tag = set_tags = _ignore
+
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> str:
+        return name or os.path.basename(os.fspath(path))
+
+    def end(self, status: str = "finished") -> None:
+        self.ended = True
+
+    def __enter__(self) -> _NullRun:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.ended = True
+
+
+_NULL_RUN = _NullRun()
 
 
 def log_param(key: str, value: Any) -> None:
@@ -442,7 +495,7 @@ def log_params(params: Mapping[str, Any]) -> None:
 
 def log_metric(key: str, value: float, step: int | None = None) -> None:
     stack = _state.stack
-    (stack[-1] if stack else _run_for_logging()).log_metric(key, value, step)
+    (stack[-1] if stack else _run_for_logging()).log_metric(key, value, step)  # type: ignore[union-attr]
 
 
 def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:

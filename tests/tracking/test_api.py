@@ -278,3 +278,15 @@ def test_killed_run_closes_its_open_cell(project_dir):
     mlnb.end_run(run=run, status="killed")
     cells = store.cell_executions(run.id)
     assert cells[0]["status"] == "error" and cells[0]["error_name"] == "Killed"
+
+
+def test_tracking_off_records_nothing(project_dir, monkeypatch):
+    monkeypatch.setenv("MLNB_TRACKING", "off")
+    with mlnb.start_run(name="x", params={"a": 1}) as run:
+        mlnb.log_metric("m", 1.0)
+        mlnb.log_param("a", 2)  # no conflict either: nothing is kept
+        mlnb.set_tag("t", "v")
+    mlnb.log_metric("auto", 1.0)  # no automatic run
+    assert run.id == "untracked" and mlnb.active_run() is None
+    monkeypatch.delenv("MLNB_TRACKING")
+    assert list(mlnb.runs()) == []
