@@ -208,7 +208,9 @@ __mlnb_prelude({env!r}, {drop!r}, {cwd!r})
 del __mlnb_prelude
 """
 
-_LOAD_EXT = "get_ipython().run_line_magic('load_ext', 'mlnb')"
+# Called directly rather than through %load_ext, so the notebook's own `%load_ext mlnb` (which
+# is idempotent) does not print IPython's "already loaded" notice into the executed notebook.
+_LOAD_EXT = "import mlnb as __mlnb; __mlnb.load_ipython_extension(get_ipython()); del __mlnb"
 
 
 async def _silent(kernel: Kernel, code: str, timeout: float) -> dict[str, Any]:

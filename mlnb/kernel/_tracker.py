@@ -169,8 +169,9 @@ class CellTracker:
             )
 
     def _log_injected_parameters(self) -> None:
-        # papermill's injected cell starts with "# Parameters"; log its values as run params.
-        if not self._source.lstrip().startswith("# Parameters"):
+        # papermill's injected cell starts with the line "# Parameters" (exactly: a defaults cell
+        # whose comment begins "# Parameters: ..." is not it); log its values as run params.
+        if self._source.lstrip().split("\n", 1)[0].strip() != "# Parameters":
             return
         run = tracking.active_run()
         if run is None:

@@ -96,6 +96,17 @@ def json_diff(a: Any, b: Any, skip: tuple[str, ...] = ()) -> list[dict[str, Any]
     return None
 
 
+# Cell metadata written by running a cell (Jupyter's timing record, papermill's per-cell
+# status and durations): like execution counts, it changes on every run.
+_RUN_METADATA = ("execution", "papermill")
+
+
+def _stable_metadata(md: dict[str, Any], opt: DiffOptions) -> dict[str, Any]:
+    if opt.execution_count or not any(k in md for k in _RUN_METADATA):
+        return md
+    return {k: v for k, v in md.items() if k not in _RUN_METADATA}
+
+
 def _cell_changes(ca: dict[str, Any], cb: dict[str, Any], opt: DiffOptions
                   ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(mlnb's change record, nbdime diff entries) for a matched pair of cells."""
@@ -108,7 +119,8 @@ def _cell_changes(ca: dict[str, Any], cb: dict[str, Any], opt: DiffOptions
         rec["execution_count"] = {"a": ca.get("execution_count"), "b": cb.get("execution_count")}
         ops.append({"op": "replace", "key": "execution_count", "value": cb.get("execution_count")})
     if opt.metadata:
-        md = json_diff(ca.get("metadata") or {}, cb.get("metadata") or {}) or []
+        md = json_diff(_stable_metadata(ca.get("metadata") or {}, opt),
+                       _stable_metadata(cb.get("metadata") or {}, opt)) or []
         if md:
             rec["metadata"] = md
             ops.append({"op": "patch", "key": "metadata", "diff": md})

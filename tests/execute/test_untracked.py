@@ -26,8 +26,12 @@ def test_no_track_silences_the_notebooks_own_tracking(project_dir):
     assert result.run_id is None
     assert list(mlnb.runs()) == []
 
-    tracked = execute_notebook(project_dir / "self_tracking.ipynb", track=True, progress=False)
+    tracked = execute_notebook(project_dir / "self_tracking.ipynb", project_dir / "t.ipynb",
+                               track=True, progress=False)
     tracked.raise_for_error()
+    # the runner loaded mlnb first; the notebook's own %load_ext prints no "already loaded"
+    executed = nbformat.read(project_dir / "t.ipynb", as_version=4)
+    assert executed.cells[0].outputs == []
     runs = mlnb.runs()
     assert [r.id for r in runs] == [tracked.run_id]
     assert runs[0].metrics == {"acc": 0.9, "loss": 0.1}

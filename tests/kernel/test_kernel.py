@@ -196,7 +196,8 @@ def test_session_name_from_jupyter_server(project_dir, monkeypatch):
 def test_plain_papermill_injected_parameters_become_params(project_dir, monkeypatch):
     papermill = pytest.importorskip("papermill")
     nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell("lr = 0.1\nepochs = 1")
+    # A defaults cell whose comment starts "# Parameters:" is not papermill's injected cell.
+    params = nbformat.v4.new_code_cell("# Parameters: the defaults\nlr = 0.1\nepochs = 1")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_code_cell("%load_ext mlnb"), params,
                 nbformat.v4.new_code_cell("import mlnb\nmlnb.log_metric('acc', lr * 2)")]
@@ -208,3 +209,5 @@ def test_plain_papermill_injected_parameters_become_params(project_dir, monkeypa
     run = only_run()
     assert run.params == {"lr": 0.25, "epochs": 4}
     assert run.metrics == {"acc": 0.5}
+    out = nbformat.read(project_dir / "pm.out.ipynb", as_version=4)
+    assert not any("mlnb:" in outputs_text(c) for c in out.cells if c.cell_type == "code")

@@ -36,6 +36,17 @@ def test_execution_counts_ignored_by_default_and_shown_on_request() -> None:
     assert d.cells[0]["execution_count"] == {"a": 1, "b": 7}
 
 
+def test_run_timing_metadata_ignored_like_execution_counts() -> None:
+    a = norm(nb(code("x", [], id="a")))
+    b = copy.deepcopy(a)
+    b["cells"][0]["metadata"]["execution"] = {"iopub.status.busy": "2026-11-27T10:00:00Z"}
+    b["cells"][0]["metadata"]["papermill"] = {"duration": 0.1, "status": "completed"}
+    assert not compute_diff(a, b).changed
+    assert compute_diff(a, b, DiffOptions(execution_count=True)).changed
+    b["cells"][0]["metadata"]["tags"] = ["parameters"]  # real metadata still counts
+    assert compute_diff(a, b).changed
+
+
 def test_ids_align_even_when_every_source_changed() -> None:
     a = norm(nb(code("a = 1", id="x"), code("b = 2", id="y")))
     b = norm(nb(code("completely different", id="x"), code("also new", id="y")))
