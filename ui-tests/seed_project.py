@@ -201,7 +201,9 @@ def seed_data(project: Path) -> None:
     # pinme.ipynb pins a file from a cell: the pin must reach the OPEN notebook's metadata
     (project / "data" / "features.csv").write_text("x,y\n1,2\n")
     (project / "pinme.ipynb").write_text(json.dumps(plain_notebook(
-        ["%load_ext mlnb", "%mlnb pin data/features.csv --note 'from a cell'"])))
+        # No tracked run from this kernel: the Experiments tests count the seeded runs exactly.
+        ["import os; os.environ['MLNB_TRACKING'] = 'off'", "%load_ext mlnb",
+         "%mlnb pin data/features.csv --note 'from a cell'"])))
 
 
 def main() -> None:
