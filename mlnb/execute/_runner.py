@@ -802,10 +802,37 @@ async def execute_notebooks_async(
         return []
     sem = asyncio.Semaphore(jobs)
     size = min(jobs, len(prepared))
+    pool, server = await _batch_pool(kernel_name, start_timeout, size=size, limit=len(prepared))
+    try:
+        return await _run_batch(prepared, specs, pool, sem, start_timeout)
+    finally:
+        if server is not None:
+            await server.stop()
+
+
+async def _batch_pool(kernel_name: str, start_timeout: float, **kw: Any) -> tuple[KernelPool, Any]:
+    """The kernel pool for a batch: kernels forked from a server that imported ipykernel once
+    (each notebook still gets a fresh process; ~50 ms instead of ~0.4 s of CPU a kernel), or
+    ordinary kernels where forking is not possible or ``MLNB_FORK=0``."""
+    if os.environ.get("MLNB_FORK", "1") != "0":
+        from mlnb.execute._forkpool import ForkPool, ForkServer, forkable
+
+        if forkable(kernel_name):
+            server = ForkServer()
+            try:
+                await server.start(start_timeout)
+            except Exception:  # noqa: BLE001 - ordinary kernels then
+                await server.stop()
+            else:
+                return ForkPool(server, kernel_name=kernel_name, start_timeout=start_timeout,
+                                **kw), server
+    return KernelPool(kernel_name=kernel_name, start_timeout=start_timeout, **kw), None
+
+
+async def _run_batch(prepared: list[Prepared], specs: list[dict[str, Any]], pool: KernelPool,
+                     sem: asyncio.Semaphore, start_timeout: float) -> list[ExecutionResult]:
     with watch_sigint(kill_kernels=False) as batch:
-        async with KernelPool(
-            size=size, kernel_name=kernel_name, start_timeout=start_timeout, limit=len(prepared)
-        ) as pool:
+        async with pool:
 
             async def one(prep: Prepared, spec: dict[str, Any]) -> ExecutionResult:
                 async with sem:

@@ -135,7 +135,7 @@ async def _warm() -> None:
         kw = dict(size=size, kernel_name=DEFAULT_KERNEL, start_timeout=_kernels.start_timeout, limit=_kernels.limit)
         pool: KernelPool | None = None
         if _kernels.fork and os.environ.get("MLNB_TESTING_FORK", "1") != "0":
-            from mlnb.testing._forkpool import ForkPool, ForkServer, forkable
+            from mlnb.execute._forkpool import ForkPool, ForkServer, forkable
 
             if forkable(DEFAULT_KERNEL):
                 server = ForkServer()

@@ -365,7 +365,9 @@ def test_kernel_start_timeout_and_unknown_kernel(project_dir, make_nb, tmp_path,
     assert "no such kernel" in str(result.error) and "sleepy" in str(result.error)
 
 
-def test_execute_notebooks_on_a_kernel_pool(project_dir, make_nb, monkeypatch):
+@pytest.mark.parametrize("fork", ["0", "1"], ids=["spawned", "forked"])
+def test_execute_notebooks_on_a_kernel_pool(project_dir, make_nb, monkeypatch, fork):
+    monkeypatch.setenv("MLNB_FORK", fork)
     (project_dir / "sub").mkdir()
     (project_dir / "sub" / "helper.py").write_text("VALUE = 'local import works'\n")
     a = make_nb("sub/a.ipynb", ["import os, helper\nprint(os.getcwd(), helper.VALUE)", "pid = os.getpid()\npid"], "k = 1\n")
@@ -374,19 +376,21 @@ def test_execute_notebooks_on_a_kernel_pool(project_dir, make_nb, monkeypatch):
     import mlnb.execute._kernel as kernel_mod
 
     pools = []
-    real_pool = kernel_mod.KernelPool
+    real_init = kernel_mod.KernelPool.__init__
 
-    class CountingPool(real_pool):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, **kw)
-            pools.append(self)
+    def counting_init(self, *a, **kw):  # counts fork pools too: they are KernelPools
+        real_init(self, *a, **kw)
+        pools.append(self)
 
-    monkeypatch.setattr(runner_mod, "KernelPool", CountingPool)
+    monkeypatch.setattr(kernel_mod.KernelPool, "__init__", counting_init)
     results = execute_notebooks(
         [{"input_path": a, "parameters": {"k": 5}}, {"input_path": b, "parameters": {"k": "injected"}}, c],
         jobs=2,
     )
     assert pools[0].started == 3  # one warm kernel per notebook, none wasted at the end
+    from mlnb.execute._forkpool import ForkPool, forkable
+
+    assert isinstance(pools[0], ForkPool) == (fork == "1" and forkable("python3"))
     ra, rb, rc = results
     assert ra.ok and ra.parameters == {"k": 5}
     assert text_of(ra.notebook.cells[2]) == f"{project_dir / 'sub'} local import works\n"

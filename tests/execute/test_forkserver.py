@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from mlnb.testing._forkpool import ForkPool, ForkServer, forkable
+from mlnb.execute._forkpool import ForkPool, ForkServer, forkable
 
 pytestmark = [pytest.mark.kernel, pytest.mark.skipif(not forkable("python3"), reason="no fork server here")]
 
