@@ -294,16 +294,9 @@ def _abandoned(entry: os.DirEntry) -> bool:
     if name.startswith(TMP_PREFIX):
         pid_text = name[len(TMP_PREFIX):].split("-", 1)[0]
         if pid_text.isdigit():
-            pid = int(pid_text)
-            if pid == os.getpid():
-                return False
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return True
-            except OSError:
-                return False
-            return False
+            from mlnb._process import pid_alive
+
+            return not pid_alive(int(pid_text))
     try:
         return time.time() - entry.stat(follow_symlinks=False).st_mtime > 86400
     except OSError:

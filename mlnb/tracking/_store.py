@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any, Iterable
 
+from mlnb._process import pid_alive
 from mlnb.errors import AmbiguousRunIdError, RunNotFoundError, UsageError
 from mlnb.tracking._db import Connection, migrate, redact_url
 from mlnb.tracking._filter import compile_filter, compile_order_by
@@ -99,7 +100,7 @@ class Store:
         rows = self._reader.query(
             "SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (self._host,)
         )
-        dead = [rid for rid, pid in rows if pid and not _pid_alive(int(pid))]
+        dead = [rid for rid, pid in rows if pid and not pid_alive(int(pid))]
         if dead:
             def work(cur):
                 for rid in dead:
@@ -347,26 +348,6 @@ class Store:
 
     def experiments(self) -> list[str]:
         return [r[0] for r in self._reader.query("SELECT name FROM experiments ORDER BY name")]
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return True
-    # A zombie (killed but not yet reaped) still answers kill(0); look at its state on Linux.
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-        return state != b"Z"
-    except (OSError, IndexError):
-        return True
 
 
 def encode_param(value: Any) -> tuple[str, str | None, float | None]:
