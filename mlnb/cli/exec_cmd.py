@@ -102,7 +102,7 @@ def exec_cmd(
     interrupts the running cell like Jupyter's stop button (press again to kill the kernel);
     the notebook is saved as far as it got and the exit code is 130.
     """
-    from mlnb.cli import MlnbCommandError
+    from mlnb.cli import MlnbCommandError, _debug
 
     try:
         _exec(
@@ -110,7 +110,7 @@ def exec_cmd(
             log_output, no_track, progress, help_params,
         )
     except MlnbError as e:
-        if os.environ.get("MLNB_DEBUG", "").strip().lower() not in ("", "0", "false", "no"):
+        if _debug():
             raise
         raise MlnbCommandError(e) from e
 

@@ -46,13 +46,9 @@ def run_stage_remote(project_root: str, kwargs: dict[str, Any], cancel_event: st
         except asyncio.CancelledError:
             return {"status": "killed", "run_id": None, "error": "cancelled", "duration": None,
                     "output_path": None}
-        return {
-            "status": result.status,
-            "run_id": result.run_id,
-            "error": str(result.error) if result.error is not None else None,
-            "duration": result.duration,
-            "output_path": result.output_path,
-        }
+        from mlnb.pipeline._runner import stage_outcome
+
+        return stage_outcome(result)
 
     try:
         return asyncio.run(main())

@@ -18,7 +18,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from mlnb.errors import MlnbError, UsageError
@@ -137,6 +136,17 @@ def _project_env(project: Project) -> Iterator[None]:
 # ----------------------------------------------------------------------------------------------
 
 
+def stage_outcome(result: Any) -> dict[str, Any]:
+    """What the pipeline keeps of a stage's ExecutionResult (plain data: it crosses to Dask)."""
+    return {
+        "status": result.status,
+        "run_id": result.run_id,
+        "error": str(result.error) if result.error is not None else None,
+        "duration": result.duration,
+        "output_path": result.output_path,
+    }
+
+
 class LocalExecutor:
     """Runs notebooks in this machine's kernels via :mod:`mlnb.execute`, warm pool for ``jobs``."""
 
@@ -167,13 +177,7 @@ class LocalExecutor:
             **kwargs, pool=pool, progress=_StageReporter(stage.name, emit, self.log_output),
             log_output=self.log_output,
         )
-        return {
-            "status": result.status,
-            "run_id": result.run_id,
-            "error": str(result.error) if result.error is not None else None,
-            "duration": result.duration,
-            "output_path": result.output_path,
-        }
+        return stage_outcome(result)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -547,12 +551,6 @@ def run_pipeline(project: Project | str | os.PathLike[str] | None = None,
         project = Project.discover()
     elif not isinstance(project, Project):
         project = Project(project)
-    coro = run_pipeline_async(project, targets, **kwargs)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    import concurrent.futures
+    from mlnb.execute._runner import _run_sync  # also works inside a running loop (a notebook)
 
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mlnb-pipeline") as pool:
-        return pool.submit(asyncio.run, coro).result()
+    return _run_sync(run_pipeline_async(project, targets, **kwargs))
