@@ -29,88 +29,25 @@ _COLS = "size, mtime_ns, ctime_ns, inode, hash, hashed_at_ns"
 _NEEDED_VERSION = 2  # schema version that added stat_cache (mlnb.tracking._db)
 
 
-class _Lite:
-    """A minimal SQLite connection for the stat cache: importing the tracking package costs
-    more than a whole ``mlnb data status`` on a small project, so it is imported only when
-    the schema must be created or migrated."""
-
-    def __init__(self, path: str) -> None:
-        import sqlite3
-
-        self._sqlite3 = sqlite3
-        self._lock = threading.RLock()
-        self.raw = sqlite3.connect(path, timeout=30.0, isolation_level=None,
-                                   check_same_thread=False)
-        self.raw.execute("PRAGMA busy_timeout = 30000")
-        self.raw.execute("PRAGMA synchronous = NORMAL")
-
-    def schema_version(self) -> int:
-        try:
-            row = self.raw.execute(
-                "SELECT value FROM mlnb_meta WHERE key = 'schema_version'").fetchone()
-        except self._sqlite3.OperationalError:
-            return 0
-        return int(row[0]) if row else 0
-
-    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self._lock:
-            return self.raw.execute(sql, params).fetchall()
-
-    def query_one(self, sql: str, params: tuple = ()) -> tuple | None:
-        with self._lock:
-            return self.raw.execute(sql, params).fetchone()
-
-    def transaction(self, work, *, retry_for: float = 30.0):
-        import time
-
-        deadline = time.monotonic() + retry_for
-        delay = 0.005
-        while True:
-            with self._lock:
-                cur = self.raw.cursor()
-                try:
-                    cur.execute("BEGIN IMMEDIATE")
-                    result = work(cur)
-                    cur.execute("COMMIT")
-                    return result
-                except self._sqlite3.OperationalError as e:
-                    try:
-                        cur.execute("ROLLBACK")
-                    except self._sqlite3.Error:
-                        pass
-                    if "locked" not in str(e).lower() or time.monotonic() > deadline:
-                        raise
-                except BaseException:
-                    try:
-                        cur.execute("ROLLBACK")
-                    except self._sqlite3.Error:
-                        pass
-                    raise
-                finally:
-                    cur.close()
-            time.sleep(delay)
-            delay = min(delay * 2, 0.25)
-
-    def close(self) -> None:
-        with self._lock:
-            self.raw.close()
+def _schema_version(conn: Any) -> int:
+    try:
+        row = conn.query_one("SELECT value FROM mlnb_meta WHERE key = 'schema_version'")
+    except conn._errors:  # noqa: SLF001 - a new, empty store
+        return 0
+    return int(row[0]) if row else 0
 
 
 def _connection(url: str):
+    """The store's connection (``mlnb.tracking._db``, which loads without the Run API), migrated
+    only when its schema predates the stat cache."""
     with _CONNS_LOCK:
         conn = _CONNS.get(url)
         if conn is None:
-            path = url[len("sqlite:///"):]
-            os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-            conn = _Lite(path)
-            if conn.schema_version() < _NEEDED_VERSION:
-                from mlnb.tracking._db import Connection, migrate
+            from mlnb.tracking._db import Connection, migrate
 
-                full = Connection(url)  # creates the file in WAL mode, applies migrations
-                try:
-                    migrate(full)
-                finally:
-                    full.close()
+            conn = Connection(url)  # creates the file (WAL) if needed
+            if _schema_version(conn) < _NEEDED_VERSION:
+                migrate(conn)
             _CONNS[url] = conn
         return conn
 

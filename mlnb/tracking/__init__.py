@@ -1,35 +1,26 @@
-"""Experiment tracking: the store, the background writer, the Run API and the filter language."""
+"""Experiment tracking: the store, the background writer, the Run API and the filter language.
+
+The public names load on first use, so a module that needs only the schema
+(``mlnb.tracking._db``, e.g. the data stat cache) does not pay for the whole Run API.
+"""
 
 from __future__ import annotations
 
-from mlnb.tracking._filter import compile_filter, compile_order_by
-from mlnb.tracking._fluent import (
-    ActiveRun,
-    active_run,
-    adopt_run,
-    begin_cell,
-    current_cell_id,
-    end_cell,
-    end_run,
-    flush,
-    get_run,
-    log_artifact,
-    log_metric,
-    log_metrics,
-    log_param,
-    log_params,
-    metric_history,
-    open_store,
-    runs,
-    set_tag,
-    set_tags,
-    source_hash,
-    start_run,
-    tracking_enabled,
-    _reset_for_tests,
-)
-from mlnb.tracking._models import MetricPoint, Run, RunList
-from mlnb.tracking._store import Store
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_FROM: dict[str, str] = {
+    "compile_filter": "_filter", "compile_order_by": "_filter",
+    "MetricPoint": "_models", "Run": "_models", "RunList": "_models",
+    "Store": "_store",
+    **{name: "_fluent" for name in (
+        "ActiveRun", "active_run", "adopt_run", "begin_cell", "current_cell_id", "end_cell",
+        "end_run", "flush", "get_run", "log_artifact", "log_metric", "log_metrics", "log_param",
+        "log_params", "metric_history", "open_store", "runs", "set_tag", "set_tags",
+        "source_hash", "start_run", "tracking_enabled", "_reset_for_tests",
+    )},
+}
+_SUBMODULES = ("_db", "_filter", "_fluent", "_html", "_models", "_store", "_writer")
 
 __all__ = [
     "ActiveRun", "MetricPoint", "Run", "RunList", "Store",
@@ -38,3 +29,29 @@ __all__ = [
     "log_metrics", "log_param", "log_params", "metric_history", "open_store", "runs", "set_tag",
     "set_tags", "source_hash", "start_run", "tracking_enabled",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlnb.tracking._filter import compile_filter, compile_order_by
+    from mlnb.tracking._fluent import (
+        ActiveRun, _reset_for_tests, active_run,  # noqa: F401 - _reset_for_tests: tests adopt_run, begin_cell, current_cell_id, end_cell,
+        end_run, flush, get_run, log_artifact, log_metric, log_metrics, log_param, log_params,
+        metric_history, open_store, runs, set_tag, set_tags, source_hash, start_run,
+        tracking_enabled,
+    )
+    from mlnb.tracking._models import MetricPoint, Run, RunList
+    from mlnb.tracking._store import Store
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    module = _FROM.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FROM) | set(_SUBMODULES))

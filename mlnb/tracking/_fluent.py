@@ -264,8 +264,6 @@ def _environment(root: str, run_id: str, store: Store) -> None:
             dirty = 1 if st.stdout.strip() else 0
     except (OSError, subprocess.SubprocessError):
         pass
-    import mlnb
-
     packages = _package_versions()
     try:
         store.writer.submit("run_env", (commit, dirty, json.dumps(packages), run_id))
