@@ -14,13 +14,12 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { KernelMessage } from '@jupyterlab/services';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
-import { ReactWidget, refreshIcon } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
-import { Poll } from '@lumino/polling';
+import { refreshIcon } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
 import React, { useEffect, useReducer } from 'react';
 
 import { dataIcon } from './dataicon';
+import { PolledPanel } from './polled';
 import { requestAPI } from './request';
 import {
   IDataDiff,
@@ -405,46 +404,23 @@ export function DataView(props: { model: DataModel }): JSX.Element {
 }
 
 /** The sidebar widget: refreshes on notebook switch and with a Poll while shown. */
-export class DataPanel extends ReactWidget {
+export class DataPanel extends PolledPanel {
   constructor(options: { model: DataModel }) {
-    super();
+    super({ name: 'mlnb:data', interval: 10000 });
     this.id = Ids.dataSidebar;
     this.addClass('jp-mlnb-DataPanel');
     this.title.icon = dataIcon;
     this.title.caption = 'Data (pins of the current notebook)';
     this.model = options.model;
-    this._poll = new Poll({
-      auto: false,
-      factory: () => this.model.refresh(),
-      frequency: { interval: 10000, backoff: true, max: 60 * 1000 },
-      name: 'mlnb:data',
-      standby: () => !this.isVisible || 'when-hidden'
-    });
   }
 
   readonly model: DataModel;
 
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._poll.dispose();
-    super.dispose();
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    if (!this._started) {
-      this._started = true;
-      void this._poll.start();
-    }
-    void this._poll.refresh();
+  protected reload(): Promise<void> {
+    return this.model.refresh();
   }
 
   protected render(): JSX.Element {
     return <DataView model={this.model} />;
   }
-
-  private _poll: Poll;
-  private _started = false;
 }

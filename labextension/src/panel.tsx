@@ -3,19 +3,17 @@
  * itself fresh with a Poll while it is visible.
  */
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { ReactWidget } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
-import { Poll } from '@lumino/polling';
 import React from 'react';
 
 import { experimentsIcon } from './icons';
 import { RunsModel } from './model';
+import { PolledPanel } from './polled';
 import { Ids } from './tokens';
 import { ExperimentsView, IViewActions } from './views';
 
-export class ExperimentsPanel extends ReactWidget {
+export class ExperimentsPanel extends PolledPanel {
   constructor(options: ExperimentsPanel.IOptions) {
-    super();
+    super({ name: 'mlnb:experiments', interval: options.refreshInterval ?? 5000 });
     this.id = Ids.sidebar;
     this.addClass('jp-mlnb-ExperimentsPanel');
     this.title.icon = experimentsIcon;
@@ -23,52 +21,25 @@ export class ExperimentsPanel extends ReactWidget {
     this.model = options.model;
     this._rendermime = options.rendermime;
     this._actions = options.actions;
-
-    this._poll = new Poll({
-      auto: false,
-      factory: () => this.model.refresh(),
-      frequency: {
-        interval: options.refreshInterval ?? 5000,
-        backoff: true,
-        max: 60 * 1000
-      },
-      name: 'mlnb:experiments',
-      // Refresh only while the panel is shown and the page is visible.
-      standby: () => !this.isVisible || 'when-hidden'
-    });
   }
 
   readonly model: RunsModel;
 
   /** Change how often the panel reloads while visible. */
   setRefreshInterval(milliseconds: number): void {
-    const interval = Math.max(1000, milliseconds);
-    if (this._poll.frequency.interval !== interval) {
-      this._poll.frequency = { ...this._poll.frequency, interval };
-    }
-  }
-
-  /** Reload now (the refresh button and the refresh command). */
-  refresh(): Promise<void> {
-    return this._poll.refresh();
+    this.setPollInterval(Math.max(1000, milliseconds));
   }
 
   dispose(): void {
     if (this.isDisposed) {
       return;
     }
-    this._poll.dispose();
     this.model.dispose();
     super.dispose();
   }
 
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    if (!this._started) {
-      this._started = true;
-      void this._poll.start();
-    }
-    void this._poll.refresh();
+  protected reload(): Promise<void> {
+    return this.model.refresh();
   }
 
   protected render(): JSX.Element {
@@ -81,8 +52,6 @@ export class ExperimentsPanel extends ReactWidget {
     );
   }
 
-  private _poll: Poll;
-  private _started = false;
   private _rendermime: IRenderMimeRegistry | null;
   private _actions: IViewActions;
 }

@@ -6,19 +6,17 @@
  * All server text (stage names, reasons, log lines, yaml errors) is rendered as
  * JSX text, never as HTML.
  */
-import { ReactWidget } from '@jupyterlab/ui-components';
 import {
   notebookIcon,
   refreshIcon,
   runIcon,
   stopIcon
 } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
-import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 import React, { useEffect, useReducer, useRef } from 'react';
 
 import { pipelineIcon } from './icons';
+import { PolledPanel } from './polled';
 import { requestAPI } from './request';
 import {
   IPipeline,
@@ -413,64 +411,33 @@ export function PipelineView(props: {
 }
 
 /** The sidebar widget: polls quickly while a job runs, slowly otherwise, never when hidden. */
-export class PipelinePanel extends ReactWidget {
+export class PipelinePanel extends PolledPanel {
   constructor(options: { model: PipelineModel; actions: IPipelineActions }) {
-    super();
+    super({ name: 'mlnb:pipeline', interval: 5000 });
     this.id = Ids.pipelineSidebar;
     this.addClass('jp-mlnb-PipelinePanel');
     this.title.icon = pipelineIcon;
     this.title.caption = 'Pipeline (mlnb.yaml stages)';
     this.model = options.model;
     this._actions = options.actions;
-    this._poll = new Poll({
-      auto: false,
-      factory: async () => {
-        await this.model.refresh();
-        const interval = this.model.jobRunning ? 1000 : 5000;
-        if (this._poll.frequency.interval !== interval) {
-          this._poll.frequency = { ...this._poll.frequency, interval };
-        }
-      },
-      frequency: { interval: 5000, backoff: true, max: 60 * 1000 },
-      name: 'mlnb:pipeline',
-      standby: () => !this.isVisible || 'when-hidden'
-    });
     this.model.changed.connect(() => {
       // a run just started: poll at the fast rate at once
-      if (this.model.jobRunning && this._poll.frequency.interval !== 1000) {
-        this._poll.frequency = { ...this._poll.frequency, interval: 1000 };
+      if (this.model.jobRunning) {
+        this.setPollInterval(1000);
       }
     });
   }
 
   readonly model: PipelineModel;
 
-  refresh(): Promise<void> {
-    return this._poll.refresh();
-  }
-
-  dispose(): void {
-    if (this.isDisposed) {
-      return;
-    }
-    this._poll.dispose();
-    super.dispose();
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    if (!this._started) {
-      this._started = true;
-      void this._poll.start();
-    }
-    void this._poll.refresh();
+  protected async reload(): Promise<void> {
+    await this.model.refresh();
+    this.setPollInterval(this.model.jobRunning ? 1000 : 5000);
   }
 
   protected render(): JSX.Element {
     return <PipelineView model={this.model} actions={this._actions} />;
   }
 
-  private _poll: Poll;
-  private _started = false;
   private _actions: IPipelineActions;
 }
