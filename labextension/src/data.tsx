@@ -16,8 +16,9 @@ import { KernelMessage } from '@jupyterlab/services';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
-import React, { useEffect, useReducer } from 'react';
+import React from 'react';
 
+import { useModel } from './hooks';
 import { dataIcon } from './dataicon';
 import { PolledPanel } from './polled';
 import { requestAPI } from './request';
@@ -220,17 +221,6 @@ export class DataModel {
 
   private _tracker: INotebookTracker;
   private _changed = new Signal<this, void>(this);
-}
-
-function useModel(model: DataModel): void {
-  const [, bump] = useReducer((n: number) => n + 1, 0);
-  useEffect(() => {
-    const slot = () => bump();
-    model.changed.connect(slot);
-    return () => {
-      model.changed.disconnect(slot);
-    };
-  }, [model]);
 }
 
 /** The word shown for a pin's state. */

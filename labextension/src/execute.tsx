@@ -9,8 +9,9 @@ import { ReactWidget, runIcon, stopIcon } from '@jupyterlab/ui-components';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
-import React, { useEffect, useReducer, useState } from 'react';
+import React, { useState } from 'react';
 
+import { useModel } from './hooks';
 import { APIError, query, requestAPI } from './request';
 import { IExecution, IExecutionLog, INotebookParameters } from './tokens';
 import { checkParameter } from './utils';
@@ -245,14 +246,7 @@ function ExecutionView(props: {
   openRun: (runId: string) => void;
 }): JSX.Element {
   const { model } = props;
-  const [, bump] = useReducer((n: number) => n + 1, 0);
-  useEffect(() => {
-    const slot = () => bump();
-    model.changed.connect(slot);
-    return () => {
-      model.changed.disconnect(slot);
-    };
-  }, [model]);
+  useModel(model);
   const ex = model.execution;
   const params = Object.entries(ex.parameters);
   return (

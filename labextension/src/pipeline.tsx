@@ -13,8 +13,9 @@ import {
   stopIcon
 } from '@jupyterlab/ui-components';
 import { ISignal, Signal } from '@lumino/signaling';
-import React, { useEffect, useReducer, useRef } from 'react';
+import React, { useEffect, useRef } from 'react';
 
+import { useModel } from './hooks';
 import { pipelineIcon } from './icons';
 import { PolledPanel } from './polled';
 import { requestAPI } from './request';
@@ -164,17 +165,6 @@ export interface IPipelineActions {
   openRun(runId: string): void;
   /** Show the notebook a run executed (read-only, with its outputs). */
   openExecuted(runId: string): void;
-}
-
-function useModel(model: PipelineModel): void {
-  const [, bump] = useReducer((n: number) => n + 1, 0);
-  useEffect(() => {
-    const slot = () => bump();
-    model.changed.connect(slot);
-    return () => {
-      model.changed.disconnect(slot);
-    };
-  }, [model]);
 }
 
 /** The state shown for a stage: the running job's state wins over the stored status. */

@@ -12,8 +12,9 @@ import {
   notebookIcon,
   refreshIcon
 } from '@jupyterlab/ui-components';
-import React, { useEffect, useReducer, useState } from 'react';
+import React, { useState } from 'react';
 
+import { useModel } from './hooks';
 import { MetricChart } from './chart';
 import { diffIcon } from './icons';
 import { RunsModel } from './model';
@@ -42,18 +43,6 @@ export interface IViewProps {
   model: RunsModel;
   rendermime: IRenderMimeRegistry | null;
   actions: IViewActions;
-}
-
-/** Re-render whenever the model changes. */
-function useModel(model: RunsModel): void {
-  const [, bump] = useReducer((n: number) => n + 1, 0);
-  useEffect(() => {
-    const slot = () => bump();
-    model.changed.connect(slot);
-    return () => {
-      model.changed.disconnect(slot);
-    };
-  }, [model]);
 }
 
 export function ExperimentsView(props: IViewProps): JSX.Element {
