@@ -9,9 +9,7 @@ implementation shared with pipelines is :func:`hash_path`::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from mlnb._lazy import lazy_getattr
 from mlnb.data._errors import (
     CorruptObjectError,
     DataError,
@@ -47,10 +45,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mlnb.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())

@@ -10,8 +10,9 @@ Names are imported lazily: ``import mlnb.execute`` costs nothing until one is us
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from mlnb._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from mlnb.execute._errors import (
@@ -90,13 +91,7 @@ def notebook_parameters(path: Any) -> ParametersCell | None:
     return find_parameters(read_notebook(path))
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mlnb.execute' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -11,8 +11,9 @@ Names load lazily: ``mlnb status`` pays for yaml and hashing only (no nbformat, 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mlnb._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from mlnb.pipeline._dag import Dag, build_dag
@@ -44,13 +45,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mlnb.pipeline' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"mlnb.pipeline.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, {k: f"mlnb.pipeline.{v}" for k, v in _LAZY.items()}, globals())
 
 
 def __dir__() -> list[str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from mlnb._lazy import lazy_getattr
+
 _FROM: dict[str, str] = {
     "compile_filter": "_filter", "compile_order_by": "_filter",
     "MetricPoint": "_models", "Run": "_models", "RunList": "_models",
@@ -42,15 +44,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlnb.tracking._store import Store
 
 
+_exports = lazy_getattr(__name__, {k: f"{__name__}.{v}" for k, v in _FROM.items()}, globals())
+
+
 def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
+    if name in _SUBMODULES:  # e.g. ``tracking._fluent`` before anything imported it
         return importlib.import_module(f"{__name__}.{name}")
-    module = _FROM.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+    return _exports(name)
 
 
 def __dir__() -> list[str]:
