@@ -34,18 +34,42 @@ class Reply:
 
 @pytest.fixture
 def api(jp_fetch):
-    """Call ``{base_url}mlnb/api/<parts>`` with the test token; never raises on an HTTP error."""
+    """Call ``{base_url}<prefix>/<parts>`` (default prefix ``mlnb/api``) with the test token; a
+    POST or PUT sends ``body`` as JSON (``{}`` when None); never raises on an HTTP error. The
+    answer's body is its JSON, or its text when it is not JSON (e.g. tornado's own 404 page)."""
 
     async def call(*parts: str, method: str = "GET", params: dict | None = None,
-                   headers: dict | None = None) -> Reply:
-        response = await jp_fetch(
-            "mlnb", "api", *parts, method=method, params=params, headers=headers, raise_error=False
-        )
+                   headers: dict | None = None, body: Any = None,
+                   prefix: tuple[str, ...] = ("mlnb", "api")) -> Reply:
+        kwargs = {"body": json.dumps(body if body is not None else {})} \
+            if method in ("POST", "PUT") else {}
+        response = await jp_fetch(*prefix, *parts, method=method, params=params,
+                                  headers=headers, raise_error=False, **kwargs)
         raw = response.body or b""
-        body = json.loads(raw) if raw else None
-        return Reply(response.code, body)
+        try:
+            return Reply(response.code, json.loads(raw) if raw else None)
+        except ValueError:
+            return Reply(response.code, raw.decode("utf-8", "replace"))
 
     return call
+
+
+def nb_json(cells: list[str], parameters: str | None = None, **metadata: Any) -> dict:
+    """A small unexecuted notebook: an optional ``parameters`` cell (id "params"), then cells
+    with ids c0, c1, ..."""
+    out = []
+    if parameters is not None:
+        out.append({"cell_type": "code", "id": "params", "metadata": {"tags": ["parameters"]},
+                    "source": parameters, "outputs": [], "execution_count": None})
+    out += [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "source": src, "outputs": [],
+             "execution_count": None} for i, src in enumerate(cells)]
+    return {"cells": out, "nbformat": 4, "nbformat_minor": 5, "metadata": {
+        "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"},
+        **metadata}}
+
+
+def write_nb(path: Path, cells: list[str], parameters: str | None = None, **metadata: Any) -> None:
+    path.write_text(json.dumps(nb_json(cells, parameters, **metadata)))
 
 
 @pytest.fixture

@@ -11,27 +11,6 @@ import pytest
 pytestmark = pytest.mark.server
 
 
-class Reply:
-    def __init__(self, code: int, body) -> None:
-        self.code, self.body = code, body
-
-    def __repr__(self) -> str:
-        return f"Reply({self.code}, {self.body!r})"
-
-
-@pytest.fixture
-def api(jp_fetch):
-    async def call(*parts: str, method: str = "GET", params: dict | None = None,
-                   headers: dict | None = None, body=None) -> Reply:
-        kwargs = {"body": json.dumps(body if body is not None else {})} if method == "POST" else {}
-        response = await jp_fetch("mlnb", "api", *parts, method=method, params=params,
-                                  headers=headers, raise_error=False, **kwargs)
-        raw = response.body or b""
-        return Reply(response.code, json.loads(raw) if raw else None)
-
-    return call
-
-
 def write_nb(path: Path, pins: dict | None = None) -> None:
     meta = {"mlnb": {"data": pins}} if pins else {}
     path.write_text(json.dumps({"cells": [], "metadata": meta, "nbformat": 4,

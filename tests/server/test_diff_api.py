@@ -11,50 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.server.conftest import nb_json, write_nb
+
 pytestmark = pytest.mark.server
-
-
-def nb_json(cells: list[str], parameters: str | None = None, **metadata) -> dict:
-    out = []
-    if parameters is not None:
-        out.append({"cell_type": "code", "id": "params", "metadata": {"tags": ["parameters"]},
-                    "source": parameters, "outputs": [], "execution_count": None})
-    out += [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "source": src, "outputs": [],
-             "execution_count": None} for i, src in enumerate(cells)]
-    return {"cells": out, "nbformat": 4, "nbformat_minor": 5, "metadata": {
-        "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"},
-        **metadata}}
-
-
-def write_nb(path: Path, cells: list[str], parameters: str | None = None, **metadata) -> None:
-    path.write_text(json.dumps(nb_json(cells, parameters, **metadata)))
-
-
-class Reply:
-    def __init__(self, code: int, body) -> None:
-        self.code, self.body = code, body
-
-    def __repr__(self) -> str:
-        return f"Reply({self.code}, {self.body!r})"
-
-
-@pytest.fixture
-def api(jp_fetch):
-    """``{base_url}<prefix>/<parts>`` with the test token (JSON ``body``); never raises."""
-
-    async def call(*parts: str, method: str = "GET", params: dict | None = None,
-                   headers: dict | None = None, body=None, prefix=("mlnb", "api")) -> Reply:
-        kwargs = {"body": json.dumps(body if body is not None else {})} \
-            if method in ("POST", "PUT") else {}
-        response = await jp_fetch(*prefix, *parts, method=method, params=params,
-                                  headers=headers, raise_error=False, **kwargs)
-        raw = response.body or b""
-        try:
-            return Reply(response.code, json.loads(raw) if raw else None)
-        except ValueError:
-            return Reply(response.code, raw.decode("utf-8", "replace"))
-
-    return call
 
 
 @pytest.fixture

@@ -3,53 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.server.conftest import write_nb
+
 pytestmark = pytest.mark.server
-
-
-def write_nb(path: Path, cells: list[str], parameters: str | None = None) -> None:
-    out = []
-    if parameters is not None:
-        out.append({"cell_type": "code", "id": "params", "metadata": {"tags": ["parameters"]},
-                    "source": parameters, "outputs": [], "execution_count": None})
-    out += [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "source": src, "outputs": [],
-             "execution_count": None} for i, src in enumerate(cells)]
-    path.write_text(json.dumps({"cells": out, "nbformat": 4, "nbformat_minor": 5, "metadata": {
-        "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}}))
-
-
-class Reply:
-    def __init__(self, code: int, body) -> None:
-        self.code, self.body = code, body
-
-    def __repr__(self) -> str:
-        return f"Reply({self.code}, {self.body!r})"
-
-
-@pytest.fixture
-def api(jp_fetch):
-    """``{base_url}mlnb/api/<parts>`` with the test token (JSON ``body`` for POST); never raises."""
-
-    async def call(*parts: str, method: str = "GET", params: dict | None = None,
-                   headers: dict | None = None, body=None) -> Reply:
-        kwargs = {"body": json.dumps(body)} if body is not None else {}
-        if method == "POST" and body is None:
-            kwargs = {"body": "{}"}
-        response = await jp_fetch("mlnb", "api", *parts, method=method, params=params,
-                                  headers=headers, raise_error=False, **kwargs)
-        raw = response.body or b""
-        try:
-            return Reply(response.code, json.loads(raw) if raw else None)
-        except ValueError:  # not ours (e.g. tornado's own 404 page)
-            return Reply(response.code, raw.decode("utf-8", "replace"))
-
-    return call
 
 
 @pytest.fixture
